@@ -1,0 +1,232 @@
+"""Model specification of a Neural ODE / Neural CRN and its parameter values (SPEC §2).
+
+The specification is plain data (a frozen dataclass, JSON-serialisable); parameter values are a
+:class:`Params` named tuple of arrays (a JAX pytree), kept apart from the specification.
+
+Model (SPEC §2)::
+
+    u    = (x, c·1_a)              drive "augment"  (n_u = d + a, paper convention)
+         = (x, 1)                  drive "bias"     (n_u = d + 1, hidden width n free)
+    z(0) = u                       z0 "drive" (needs n == n_u)
+         = 0                       z0 "zero"
+    dz/dt = Θ u + h − φ(z),        φ(z) = 0 | α z|z| | α z³
+    ŷ    = W z(T),                 L = ½‖ŷ − y‖²
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
+
+import numpy as np
+
+from ..errors import SpecError
+
+__all__ = ["ModelSpec", "Params", "ChemistryRates"]
+
+Drive = Literal["augment", "bias"]
+Z0 = Literal["drive", "zero"]
+ThetaMode = Literal["full", "diagonal"]
+Nonlinearity = Literal["none", "quadratic", "cubic"]
+GradientMode = Literal["exact", "first-order"]
+
+
+@dataclass(frozen=True)
+class ChemistryRates:
+    """Rate constants of the fast auxiliary reactions of the compiled chemistry.
+
+    Attributes
+    ----------
+    annihilation:
+        k_ann of every ``V_p + V_m -> 0`` (SPEC §3 default 100). Larger = closer to the ideal math.
+    readout:
+        Rate of the readout/error/transfer reactions (first-order decay rate of the readout species
+        and inverse window of fixed-window products).
+    update:
+        k_u of the update reactions ``G^s -> P^{-s}`` (rate η·k_u) and ``G^s -> 0`` (rate (1−η)·k_u).
+    """
+
+    annihilation: float = 100.0
+    readout: float = 100.0
+    update: float = 100.0
+
+    def __post_init__(self):
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise SpecError(f"rate constant {f.name!r} must be a finite number > 0, got {v!r}")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Specification of a Neural ODE and of the Neural CRN that implements it.
+
+    Attributes
+    ----------
+    inputs:           d, input dimension (≥ 1).
+    outputs:          m, output dimension (≥ 1).
+    drive:            "augment" (u = (x, c·1_a)) or "bias" (u = (x, 1)).
+    augment_count:    a, number of augmentation entries (drive "augment" only).
+    augment_value:    c, value of each augmentation entry (drive "augment" only).
+    hidden:           n, hidden width. For "augment" it must be d + a (``None`` → d + a).
+    z0:               "drive" (z(0) = u, needs n == len(u)) or "zero" (z(0) = 0).
+    theta:            "full" (Θ ∈ R^{n×len(u)}) or "diagonal" (θ ⊙ u, needs n == len(u)).
+    train_h, train_W: whether the bias h and the readout W are trained.
+    nonlinearity:     "none", "quadratic" (φ = α z|z|) or "cubic" (φ = α z³).
+    alpha:            α ≥ 0, decay strength (a model constant, not trained).
+    T:                time horizon of the forward phase (time units, > 0).
+    gradient:         "exact" (adjoint ODE) or "first-order" (a(s) ≡ Wᵀe, SPEC §2).
+    learning_rate:    η, SGD step (0 < η ≤ 1 for the chemical update of SPEC §3).
+    rates:            :class:`ChemistryRates` of the fast auxiliary reactions.
+
+    Raises
+    ------
+    SpecError
+        On any inconsistent or out-of-range field.
+    """
+
+    inputs: int
+    outputs: int = 1
+    drive: Drive = "augment"
+    augment_count: int = 1
+    augment_value: float = 1.0
+    hidden: int | None = None
+    z0: Z0 = "drive"
+    theta: ThetaMode = "full"
+    train_h: bool = True
+    train_W: bool = True
+    nonlinearity: Nonlinearity = "quadratic"
+    alpha: float = 1.0
+    T: float = 1.0
+    gradient: GradientMode = "exact"
+    learning_rate: float = 0.1
+    rates: ChemistryRates = ChemistryRates()
+
+    def __post_init__(self):
+        def bad(msg):
+            raise SpecError(msg)
+
+        for name in ("inputs", "outputs", "augment_count"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                bad(f"{name} must be an integer, got {v!r}")
+        if self.inputs < 1:
+            bad(f"inputs must be ≥ 1, got {self.inputs}")
+        if self.outputs < 1:
+            bad(f"outputs must be ≥ 1, got {self.outputs}")
+        if self.drive not in ("augment", "bias"):
+            bad(f"drive must be 'augment' or 'bias', got {self.drive!r}")
+        if self.drive == "augment":
+            if self.augment_count < 0:
+                bad(f"augment_count must be ≥ 0, got {self.augment_count}")
+            if self.hidden is None:
+                object.__setattr__(self, "hidden", self.inputs + self.augment_count)
+            elif self.hidden != self.inputs + self.augment_count:
+                bad(f"with drive 'augment' the hidden width is inputs + augment_count = "
+                    f"{self.inputs + self.augment_count}, got hidden={self.hidden}")
+        else:
+            if self.hidden is None:
+                bad("drive 'bias' needs an explicit hidden width")
+        if isinstance(self.hidden, bool) or not isinstance(self.hidden, (int, np.integer)) \
+                or self.hidden < 1:
+            bad(f"hidden must be an integer ≥ 1, got {self.hidden!r}")
+        if not math.isfinite(self.augment_value):
+            bad(f"augment_value must be finite, got {self.augment_value!r}")
+        if self.z0 not in ("drive", "zero"):
+            bad(f"z0 must be 'drive' or 'zero', got {self.z0!r}")
+        if self.theta not in ("full", "diagonal"):
+            bad(f"theta must be 'full' or 'diagonal', got {self.theta!r}")
+        if self.z0 == "drive" and self.hidden != self.n_u:
+            bad(f"z0 'drive' (z(0) = u) needs hidden == len(u) = {self.n_u}, got {self.hidden}")
+        if self.theta == "diagonal" and self.hidden != self.n_u:
+            bad(f"diagonal theta needs hidden == len(u) = {self.n_u}, got {self.hidden}")
+        if self.nonlinearity not in ("none", "quadratic", "cubic"):
+            bad(f"nonlinearity must be 'none', 'quadratic' or 'cubic', got {self.nonlinearity!r}")
+        if not (math.isfinite(self.alpha) and self.alpha >= 0):
+            bad(f"alpha must be finite and ≥ 0, got {self.alpha!r}")
+        if not (math.isfinite(self.T) and self.T > 0):
+            bad(f"T must be finite and > 0, got {self.T!r}")
+        if self.gradient not in ("exact", "first-order"):
+            bad(f"gradient must be 'exact' or 'first-order', got {self.gradient!r}")
+        if not (math.isfinite(self.learning_rate) and 0 < self.learning_rate <= 1):
+            bad(f"learning_rate must be in (0, 1], got {self.learning_rate!r}")
+        if isinstance(self.rates, dict):
+            object.__setattr__(self, "rates", ChemistryRates(**self.rates))
+        if not isinstance(self.rates, ChemistryRates):
+            bad(f"rates must be ChemistryRates, got {self.rates!r}")
+
+    # ------------------------------------------------------------ derived sizes
+    @property
+    def n(self) -> int:
+        """Hidden width n."""
+        return int(self.hidden)
+
+    @property
+    def n_u(self) -> int:
+        """Length of the drive vector u."""
+        return self.inputs + (self.augment_count if self.drive == "augment" else 1)
+
+    @property
+    def theta_shape(self) -> tuple[int, int]:
+        """Shape of Θ: ``(n, n_u)`` (diagonal mode stores zeros off the diagonal)."""
+        return (self.n, self.n_u)
+
+    def drive_vector(self, x) -> np.ndarray:
+        """u for one input x (shape ``(d,)``) → shape ``(n_u,)`` (numpy; see ideal.math for JAX)."""
+        x = np.asarray(x, dtype=float).reshape(-1)
+        if x.shape != (self.inputs,):
+            raise SpecError(f"input must have {self.inputs} values, got {x.size}")
+        if self.drive == "augment":
+            return np.concatenate([x, np.full(self.augment_count, float(self.augment_value))])
+        return np.concatenate([x, [1.0]])
+
+    # ------------------------------------------------------------ JSON
+    def to_dict(self) -> dict:
+        """Plain-JSON dictionary (``rates`` as a nested dict)."""
+        d = dataclasses.asdict(self)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelSpec":
+        """Inverse of :meth:`to_dict`. Unknown keys raise :class:`SpecError`."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise SpecError(f"unknown model specification field(s): {sorted(unknown)}")
+        d = dict(d)
+        if "rates" in d and isinstance(d["rates"], dict):
+            try:
+                d["rates"] = ChemistryRates(**d["rates"])
+            except TypeError as e:
+                raise SpecError(f"bad rates: {e}")
+        try:
+            return cls(**d)
+        except TypeError as e:
+            raise SpecError(str(e))
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelSpec":
+        return cls.from_dict(json.loads(text))
+
+    def replace(self, **changes) -> "ModelSpec":
+        """Copy with fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+
+class Params(NamedTuple):
+    """Parameter values (a JAX pytree).
+
+    theta: shape ``(n, n_u)`` — Θ (diagonal mode: zeros off the diagonal).
+    h:     shape ``(n,)``      — bias.
+    W:     shape ``(m, n)``    — readout.
+    """
+
+    theta: np.ndarray
+    h: np.ndarray
+    W: np.ndarray
