@@ -1,0 +1,79 @@
+"""Read and write reaction networks by file type (text, SBML, Antimony) and the bundled examples."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+from pathlib import Path
+
+from ..errors import NeuralCRNError
+from .network import ReactionNetwork
+
+__all__ = ["load_network", "save_network", "bundled_examples", "FORMATS"]
+
+FORMATS = {".crn": "text", ".txt": "text", ".xml": "sbml", ".sbml": "sbml", ".ant": "antimony",
+           ".antimony": "antimony"}
+
+
+def bundled_examples() -> dict[str, Path]:
+    """``{name: path}`` of the example networks shipped with neuralcrn (text format)."""
+    folder = resources.files("neuralcrn") / "data"
+    return {p.name[:-4]: Path(str(p)) for p in folder.iterdir() if p.name.endswith(".crn")}
+
+
+def _format_of(path: Path, fmt: str | None) -> str:
+    if fmt:
+        if fmt not in ("text", "sbml", "antimony"):
+            raise NeuralCRNError(f"unknown format {fmt!r}: use text, sbml or antimony")
+        return fmt
+    try:
+        return FORMATS[path.suffix.lower()]
+    except KeyError:
+        raise NeuralCRNError(f"{path}: cannot tell the format from the extension {path.suffix!r} "
+                             f"(use one of {', '.join(FORMATS)})")
+
+
+def load_network(model: str | os.PathLike, fmt: str | None = None) -> ReactionNetwork:
+    """Load a network from a file (format from the extension, or ``fmt``) or a bundled example name.
+
+    Raises
+    ------
+    NeuralCRNError
+        Missing file, unknown format, or the format's own error (ParseError with line and column,
+        SBMLError / UnsupportedSBMLError naming the feature).
+    """
+    path = Path(model)
+    if not path.exists():
+        examples = bundled_examples()
+        if str(model) in examples:
+            path = examples[str(model)]
+        else:
+            raise NeuralCRNError(f"{model}: no such file (bundled examples: "
+                                 f"{', '.join(sorted(examples))})")
+    kind = _format_of(path, fmt)
+    if kind == "text":
+        from .text import read_text
+        return read_text(path)
+    if kind == "sbml":
+        from .sbml import read_sbml
+        return read_sbml(path)
+    from .antimony import from_antimony
+    return from_antimony(path.read_text())
+
+
+def save_network(network: ReactionNetwork, path: str | os.PathLike, fmt: str | None = None) -> Path:
+    """Write ``network`` to ``path`` atomically in the format given by ``fmt`` or the extension."""
+    from ._atomic import write_text_atomic
+    path = Path(path)
+    kind = _format_of(path, fmt)
+    if kind == "text":
+        from .text import to_text
+        text = to_text(network)
+    elif kind == "sbml":
+        from .sbml import to_sbml
+        text = to_sbml(network)
+    else:
+        from .antimony import to_antimony
+        text = to_antimony(network)
+    write_text_atomic(path, text)
+    return path
