@@ -1,1 +1,30 @@
-"""(to be written)"""
+"""Neural CRN compiler: model specification + parameter values → reaction modules (SPEC §3, §4).
+
+- :func:`compile_circuit` → :class:`NeuralCRN`: the named modules ``feedforward``,
+  ``readout_error``, ``adjoint_init``, ``feedback``, ``update`` (each a
+  :class:`~neuralcrn.chemistry.ReactionNetwork`), their union over one species order, per-module
+  reaction ranges, phase durations and a :meth:`~NeuralCRN.summary` table.
+- :class:`SpeciesMap` (:func:`build_species_map`): which species hold x, u, z, Θ, h, W, ŷ, y, e, a
+  and every gradient; ``load`` / ``read`` convert between values and concentrations.
+- :func:`chemical_gradient` / :func:`chemical_step`: run one training step's modules in sequence
+  with :mod:`neuralcrn.kinetics` and read ŷ, e, the gradients and the updated parameters from the
+  species. :func:`step_program` + :func:`run_step` are the pure-JAX form for compiled training loops.
+
+See ``docs/compiler.md`` for the reaction rules, their ODEs and measured accuracy.
+"""
+
+from ._species import SpeciesMap, build_species_map
+from ._modules import (FAST_TIME_CONSTANTS, MODULE_NAMES, NeuralCRN, adjoint_init_module,
+                       compile_circuit, feedback_module, feedforward_module, readout_error_module,
+                       update_module)
+from ._protocol import (SCHEDULES, ChemicalStepResult, StepProgram, chemical_gradient,
+                        chemical_step, load_sample, run_step, step_program)
+
+__all__ = [
+    "SpeciesMap", "build_species_map",
+    "NeuralCRN", "compile_circuit", "MODULE_NAMES", "FAST_TIME_CONSTANTS",
+    "feedforward_module", "readout_error_module", "adjoint_init_module", "feedback_module",
+    "update_module",
+    "SCHEDULES", "StepProgram", "step_program", "load_sample", "run_step",
+    "ChemicalStepResult", "chemical_gradient", "chemical_step",
+]

@@ -1,0 +1,182 @@
+"""``neuralcrn circuit``: compile a Neural CRN and write it as text, SBML or Antimony."""
+
+from __future__ import annotations
+
+import click
+
+from ._common import fail_cleanly
+from ._group import main
+
+# option name -> ModelSpec field (options that map one-to-one onto the spec)
+_SPEC_OPTIONS = {
+    "inputs": "inputs", "outputs": "outputs", "hidden": "hidden", "drive": "drive",
+    "augment_count": "augment_count", "augment_value": "augment_value", "z0": "z0",
+    "theta": "theta", "nonlinearity": "nonlinearity", "alpha": "alpha", "horizon": "T",
+    "gradient": "gradient", "learning_rate": "learning_rate",
+}
+
+
+def _task_spec(name: str):
+    """The ModelSpec of task ``name`` from :mod:`neuralcrn.tasks` (``get_task(name).model_spec``)."""
+    from ..errors import NeuralCRNError
+    try:
+        from .. import tasks
+        get_task = getattr(tasks, "get_task")
+    except (ImportError, AttributeError):
+        raise NeuralCRNError(f"unknown task {name!r} (no task registry is available)") from None
+    try:
+        task = get_task(name)
+    except (KeyError, LookupError, ValueError) as e:
+        raise NeuralCRNError(f"unknown task {name!r}: {e}") from None
+    spec = getattr(task, "model_spec", None)
+    if callable(spec):
+        spec = spec()
+    if spec is None:
+        raise NeuralCRNError(f"task {name!r} has no model specification")
+    return spec
+
+
+def _build_spec(ctx, opts):
+    from ..ideal.spec import ChemistryRates, ModelSpec
+    src = click.core.ParameterSource
+    given = {k for k in opts if ctx.get_parameter_source(k) == src.COMMANDLINE}
+    fields = {_SPEC_OPTIONS[k]: opts[k] for k in _SPEC_OPTIONS if k in given}
+    if opts["no_train_h"]:
+        fields["train_h"] = False
+    if opts["no_train_w"]:
+        fields["train_W"] = False
+    rates = {}
+    for opt, field in (("k_ann", "annihilation"), ("k_readout", "readout"), ("k_update", "update")):
+        if opts[opt] is not None:
+            rates[field] = opts[opt]
+    if opts["task"]:
+        spec = _task_spec(opts["task"])
+        if rates:
+            fields["rates"] = ChemistryRates(**{**spec.rates.__dict__, **rates})
+        return spec.replace(**fields) if fields else spec
+    base = {k: opts[k2] for k2, k in _SPEC_OPTIONS.items() if opts[k2] is not None}
+    base.update(fields)
+    base.setdefault("inputs", 2)
+    if "z0" not in base:
+        base["z0"] = "drive" if base.get("drive", "augment") == "augment" else "zero"
+    if rates:
+        base["rates"] = ChemistryRates(**rates)
+    return ModelSpec(**base)
+
+
+def _text_with_modules(circuit, net_text: str) -> str:
+    """The text format of the whole circuit with a comment line before each module's reactions."""
+    lines = net_text.rstrip("\n").split("\n")
+    R = circuit.network.n_reactions
+    head, body = lines[:len(lines) - R], lines[len(lines) - R:]
+    out = [f"# Neural CRN compiled by neuralcrn: {circuit.spec.nonlinearity} model, "
+           f"{circuit.spec.gradient} gradient",
+           "# rate law k*prod([X]^nu), no 1/nu! factor; modules run one after another as phases",
+           *head]
+    for name, (a, b) in circuit.ranges:
+        out.append(f"# ---- module {name}: reactions {a + 1}..{b}, "
+                   f"duration {circuit.duration(name):.6g}")
+        out.extend(body[a:b])
+    return "\n".join(out) + "\n"
+
+
+def _render(circuit, network, fmt: str, whole: bool) -> str:
+    from ..errors import NeuralCRNError
+    if fmt == "text":
+        from ..chemistry.text import to_text
+        text = to_text(network)
+        return _text_with_modules(circuit, text) if whole else text
+    if fmt == "sbml":
+        from ..chemistry.sbml import to_sbml
+        return to_sbml(network)
+    try:
+        from ..chemistry.antimony import to_antimony
+    except ImportError:
+        raise NeuralCRNError("Antimony export is not available in this installation") from None
+    return to_antimony(network)
+
+
+def _table(circuit) -> str:
+    rows = circuit.summary()
+    lines = [f"{'module':<14} {'species':>8} {'reactions':>10} {'max molec.':>10} "
+             f"{'duration':>10}  {'reaction ids':<14}"]
+    for r in rows:
+        if r["module"] == "total":
+            ids = f"R1-R{circuit.network.n_reactions}"
+        else:
+            a, b = circuit.reaction_range(r["module"])
+            ids = f"R{a + 1}-R{b}" if b > a else "-"
+        flag = "  trimolecular" if r["trimolecular"] else ""
+        lines.append(f"{r['module']:<14} {r['species']:>8d} {r['reactions']:>10d} "
+                     f"{r['max_molecularity']:>10d} {r['duration']:>10.4g}  {ids:<14}{flag}")
+    return "\n".join(lines)
+
+
+@main.command("circuit")
+@click.option("--task", help="Take the model from a named task (explicit model options override).")
+@click.option("--inputs", type=click.IntRange(1, None), help="d, input dimension [2].")
+@click.option("--outputs", type=click.IntRange(1, None), help="m, output dimension [1].")
+@click.option("--hidden", type=click.IntRange(1, None),
+              help="n, hidden width (drive 'bias'; 'augment' uses d + a).")
+@click.option("--drive", type=click.Choice(["augment", "bias"]),
+              help="u = (x, c·1_a) ('augment', default) or u = (x, 1) ('bias').")
+@click.option("--augment-count", type=click.IntRange(0, None), help="a, augmentation entries [1].")
+@click.option("--augment-value", type=float, help="c, augmentation value [1.0].")
+@click.option("--z0", type=click.Choice(["drive", "zero"]),
+              help="z(0) = u ('drive') or 0 ('zero'); default 'drive' for augment, 'zero' for bias.")
+@click.option("--theta", type=click.Choice(["full", "diagonal"]), help="Θ full or diagonal [full].")
+@click.option("--nonlinearity", type=click.Choice(["none", "quadratic", "cubic"]),
+              help="φ: none, quadratic α z|z| or cubic α z³ [quadratic].")
+@click.option("--alpha", type=float, help="α, decay strength [1.0].")
+@click.option("--T", "horizon", type=float, help="T, forward / feedback phase length [1.0].")
+@click.option("--gradient", type=click.Choice(["exact", "first-order"]),
+              help="Feedback circuit: exact adjoint or first-order [exact].")
+@click.option("--learning-rate", type=float, help="η, SGD step in (0, 1] [0.1].")
+@click.option("--no-train-h", is_flag=True, help="Freeze the bias h (no gradient / update).")
+@click.option("--no-train-W", "no_train_w", is_flag=True, help="Freeze the readout W.")
+@click.option("--k-ann", type=float, help="Annihilation rate constant [1e4].")
+@click.option("--k-readout", type=float, help="Readout / error transfer rate constant [100].")
+@click.option("--k-update", type=float, help="Update rate constant [100].")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the random parameter values (Θ ~ N(0,1), h = 0, W = 1) loaded as "
+                   "initial concentrations.")
+@click.option("--format", "fmt", type=click.Choice(["text", "sbml", "antimony"]), default="text",
+              show_default=True, help="Output format.")
+@click.option("--module", "module_name",
+              type=click.Choice(["feedforward", "readout_error", "adjoint_init", "feedback",
+                                 "update"]),
+              help="Write only this module instead of the whole circuit.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Output file [stdout].")
+@click.pass_context
+@fail_cleanly
+def circuit_cmd(ctx, **opts):
+    """Compile a Neural CRN (SPEC §3) and write the whole circuit (or one module).
+
+    Prints a table of the modules — species, reactions, maximum molecularity, phase duration and
+    the reaction ids (R1, R2, … as in the SBML/Antimony export) — to stderr when the circuit goes to
+    stdout, else to stdout.
+    """
+    from ..compiler import compile_circuit
+    from ..ideal import init_params
+
+    spec = _build_spec(ctx, opts)
+    params = init_params(spec, opts["seed"])
+    circuit = compile_circuit(spec, params)
+    name = opts["module_name"]
+    network = circuit.network if name is None else circuit.module(name)
+    if name is not None:
+        init = circuit.network.initial_concentrations
+        network = network.with_initial({s: init[s] for s in network.species})
+    text = _render(circuit, network, opts["fmt"], whole=name is None)
+    table = _table(circuit)
+    if circuit.trimolecular:
+        table += "\nnote: the cubic model needs trimolecular reactions (3Z -> 2Z, A + 2Z -> 2Z)"
+    out = opts["out"]
+    if out:
+        from ..chemistry._atomic import write_text_atomic
+        write_text_atomic(out, text)
+        click.echo(table)
+        click.echo(f"wrote {out}")
+    else:
+        click.echo(text, nl=False)
+        click.echo(table, err=True)
