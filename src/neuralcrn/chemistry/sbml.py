@@ -41,12 +41,16 @@ species' initial value. A term that is exactly zero and matches no reaction is i
 
 Conversion to our concentration convention: SBML kinetic laws give amount/time, so
 d[S]/dt = Σ_r stoich·v_r / V_S. Every reaction must change only species in compartments of one size
-V_r (else it is refused); its rate constant is then k = K · Π_{X hOSU} V_X^e_X / V_r. Initial
-amounts are divided by the compartment size. A compartment without a size may hold only
-``hasOnlySubstanceUnits`` species with initial amounts (their dynamics never involve the size) and
-is then given size 1, so concentrations equal amounts. Reactions that change no variable species
-(for example ``A + B -> A + B`` or an empty reaction) are dropped when their law is not mass
-action.
+V_r (else it is refused); its rate constant is then k = K · Π_{X hOSU} V_X^e_X / V_r (computed
+exactly, so extreme sizes neither overflow nor underflow on the way). Initial amounts are divided
+by the compartment size. A compartment without a size may hold only ``hasOnlySubstanceUnits``
+species with initial amounts (their dynamics never involve the size) and is then given size 1, so
+concentrations equal amounts (this includes 0-dimensional compartments, which have no size; a
+0-dimensional compartment with a size is refused). The size of such a compartment and the
+concentrations of its species stay undefined (:meth:`SBMLImport.has_size` is False):
+:meth:`SBMLImport.value` refuses to report them, as it refuses reaction rates. Reactions that
+change no variable species (for example ``A + B -> A + B`` or an empty reaction) are dropped when
+their law is not mass action.
 
 Everything else raises :class:`UnsupportedSBMLError` naming the feature and the element: rules,
 events, initial assignments, constraints, function definitions, delays, piecewise/relational laws,
@@ -65,6 +69,7 @@ import sys
 from collections import ChainMap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 
 import libsbml
@@ -77,6 +82,7 @@ __all__ = ["to_sbml", "write_sbml", "from_sbml", "read_sbml", "import_sbml", "SB
 _TINY = sys.float_info.min  # smallest normal double
 _AVOGADRO = 6.02214179e23  # the value fixed by SBML Level 3
 _MAX_TERMS = 256
+_EXACT_MAX_POWER = 4096  # up to this total power, compartment factors are applied exactly
 
 
 # ====================================================================== export
@@ -301,6 +307,15 @@ class SBMLImport:
     dropped:
         Ids of reactions left out because they change no variable species (and their law is
         not mass action, or they are empty).
+    unsized:
+        Ids of the compartments without a size (given size 1 in ``compartments``; their own
+        value, and the concentrations of their species, are undefined).
+    reactions:
+        Ids of the SBML reactions (their rates are not values this import can report).
+    species_references:
+        ``{species reference id: stoichiometry}`` (NaN where unset).
+    valueless:
+        Ids of the global parameters without a value.
 
     Amount of a species = concentration × :meth:`volume`.
     """
@@ -311,19 +326,56 @@ class SBMLImport:
     parameters: dict[str, float] = field(default_factory=dict)
     model_id: str = ""
     dropped: tuple[str, ...] = ()
+    unsized: frozenset[str] = frozenset()
+    reactions: tuple[str, ...] = ()
+    species_references: dict[str, float] = field(default_factory=dict)
+    valueless: frozenset[str] = frozenset()
 
     def volume(self, species: str) -> float:
         """Size of the compartment holding ``species``."""
         return self.compartments[self.species_compartments[species]]
 
+    def has_size(self, species: str) -> bool:
+        """False when ``species`` lives in a compartment without size (its concentration is
+        undefined; its amount is what the network holds)."""
+        return self.species_compartments[species] not in self.unsized
+
     def value(self, symbol: str) -> float:
-        """Initial value of a species (concentration), compartment (size) or parameter."""
+        """Value of a species (initial concentration), compartment (size), global parameter or
+        species reference (stoichiometry); these never change in an imported model.
+
+        Raises
+        ------
+        UnsupportedSBMLError
+            For a reaction id (reaction rates are not reported), a compartment without size, a
+            species in one (undefined concentration) or a parameter or stoichiometry without
+            value.
+        KeyError
+            For an id that is none of these.
+        """
         if symbol in self.network.species_index:
+            if not self.has_size(symbol):
+                raise UnsupportedSBMLError(f"species {symbol!r} lives in compartment "
+                                           f"{self.species_compartments[symbol]!r}, which has no "
+                                           f"size, so its concentration is undefined")
             return self.network.initial[self.network.species_index[symbol]]
         if symbol in self.compartments:
+            if symbol in self.unsized:
+                raise UnsupportedSBMLError(f"compartment {symbol!r} has no size, so its value is "
+                                           f"undefined")
             return self.compartments[symbol]
         if symbol in self.parameters:
+            if symbol in self.valueless:
+                raise UnsupportedSBMLError(f"parameter {symbol!r} has no value")
             return self.parameters[symbol]
+        if symbol in self.species_references:
+            v = self.species_references[symbol]
+            if math.isnan(v):
+                raise UnsupportedSBMLError(f"species reference {symbol!r} has no stoichiometry")
+            return v
+        if symbol in self.reactions:
+            raise UnsupportedSBMLError(f"reporting the rate of reaction {symbol!r} is not "
+                                       f"supported")
         raise KeyError(symbol)
 
 
@@ -629,7 +681,7 @@ def import_sbml(source) -> SBMLImport:
             reason = (f"compartment {c.getId()!r} has no size" if math.isnan(size)
                       else f"compartment {c.getId()!r} has size {_num(size)} (must be positive "
                            f"and finite)")
-        elif level >= 2 and c.isSetSpatialDimensions() and c.getSpatialDimensions() == 0:
+        elif level >= 2 and c.isSetSpatialDimensions() and c.getSpatialDimensionsAsDouble() == 0:
             reason = f"compartment {c.getId()!r} is 0-dimensional"
         comp_ok[c.getId()] = reason
 
@@ -726,7 +778,19 @@ def import_sbml(source) -> SBMLImport:
                                   model.getName() if model.isSetName() else model.getId())
     except NetworkError as e:  # pragma: no cover - checked above
         raise SBMLError(str(e))
-    return SBMLImport(network, compartments, sp_comp, parameters, model.getId(), tuple(dropped))
+    refs: dict[str, float] = {}
+    for i in range(model.getNumReactions()):
+        r = model.getReaction(i)
+        for lst in (r.getListOfReactants(), r.getListOfProducts()):
+            for ref in lst:
+                if ref.isSetId():
+                    refs[ref.getId()] = (ref.getStoichiometry()
+                                         if level < 3 or ref.isSetStoichiometry() else math.nan)
+    valueless = frozenset(pid for pid in parameters if not model.getParameter(pid).isSetValue())
+    return SBMLImport(network, compartments, sp_comp, parameters, model.getId(), tuple(dropped),
+                      frozenset(unsized), tuple(model.getReaction(i).getId()
+                                                for i in range(model.getNumReactions())),
+                      refs, valueless)
 
 
 def _stoichiometry(ref, rid: str) -> int:
@@ -791,7 +855,10 @@ def _import_reaction(r, index, level, symbols, sp_comp, compartments, hosu, symb
                                     f"({why})")
 
     try:
-        terms = _LawAnalyser(local, label).poly(math_ast)
+        try:
+            terms = _LawAnalyser(local, label).poly(math_ast)
+        except RecursionError:
+            raise _NotMassAction("it is nested too deeply to analyse") from None
         out = []
         directions = []
         for exps, coef in terms.items():
@@ -822,10 +889,6 @@ def _import_reaction(r, index, level, symbols, sp_comp, compartments, hosu, symb
     for reactants, products, coef in out:
         if not reactants and not products:
             continue  # an empty reaction does nothing
-        # hasOnlySubstanceUnits symbols are amounts: sym = V·[X]
-        for s, n in reactants.items():
-            if hosu[s]:
-                coef *= compartments[sp_comp[s]] ** n
         moved = [s for s in set(reactants) | set(products)
                  if s not in constant and reactants.get(s, 0) != products.get(s, 0)]
         sizes = {compartments[sp_comp[s]] for s in moved}
@@ -839,7 +902,9 @@ def _import_reaction(r, index, level, symbols, sp_comp, compartments, hosu, symb
         else:
             involved = [s for s in list(reactants) + list(products)]
             v_r = compartments[sp_comp[involved[0]]]
-        k = coef / v_r
+        # hasOnlySubstanceUnits symbols are amounts: sym = V·[X]; d[S]/dt = stoich·v / V_r
+        k = _scaled(coef, [(compartments[sp_comp[s]], n) for s, n in reactants.items()
+                           if hosu[s]] + [(v_r, -1)])
         if not math.isfinite(k):
             raise not_mass_action(f"its rate constant evaluates to {_num(k)}")
         if k < 0:
@@ -848,6 +913,26 @@ def _import_reaction(r, index, level, symbols, sp_comp, compartments, hosu, symb
     if not reactions:
         dropped.append(rid)
     return reactions
+
+
+def _scaled(x: float, factors) -> float:
+    """``x · Π b**n`` (bases b > 0 finite, integer n), correctly rounded and free of intermediate
+    overflow or underflow (a compartment of size 1e-200 squared must not become 0)."""
+    if not math.isfinite(x) or x == 0:
+        return x
+    if sum(abs(n) for _, n in factors) <= _EXACT_MAX_POWER:
+        q = Fraction(x)
+        for b, n in factors:
+            q *= Fraction(b) ** n
+        try:
+            return float(q)
+        except OverflowError:
+            return math.copysign(math.inf, x)
+    log = math.log(abs(x)) + math.fsum(n * math.log(b) for b, n in factors)
+    try:
+        return math.copysign(math.exp(log), x)
+    except OverflowError:
+        return math.copysign(math.inf, x)
 
 
 def _term_to_reaction(exps, coef, lhs, rhs, constant, symbol0):
@@ -871,6 +956,8 @@ def _term_to_reaction(exps, coef, lhs, rhs, constant, symbol0):
     direction = "" if forward else "reverse "
     for s in sorted(set(e) | set(src) | set(dst)):
         x = e.get(s, 0.0)
+        if not math.isfinite(x):  # an exponent that overflowed (S^1e308 * S^1e308)
+            raise _NotMassAction(f"the {direction or 'forward '}term has {s!r} to the power {x:g}")
         net = dst.get(s, 0) - src.get(s, 0)
         if s in constant:
             if x == int(x) and x >= 0:
