@@ -9,6 +9,8 @@
 - :func:`chemical_gradient` / :func:`chemical_step`: run one training step's modules in sequence
   with :mod:`neuralcrn.kinetics` and read ŷ, e, the gradients and the updated parameters from the
   species. :func:`step_program` + :func:`run_step` are the pure-JAX form for compiled training loops.
+- :func:`compile_two_phase` / :func:`two_phase_step`: the two-phase schedule of SPEC §4
+  (``feedforward | feedback``, everything of the feedback running together; ``docs/training.md``).
 
 See ``docs/compiler.md`` for the reaction rules, their ODEs and measured accuracy.
 """
@@ -19,6 +21,8 @@ from ._modules import (FAST_TIME_CONSTANTS, MODULE_NAMES, NeuralCRN, adjoint_ini
                        update_module)
 from ._protocol import (SCHEDULES, ChemicalStepResult, StepProgram, chemical_gradient,
                         chemical_step, load_sample, run_step, step_program)
+from ._two_phase import (TWO_PHASE_MODULES, TwoPhaseStepResult, compile_two_phase,
+                         two_phase_program, two_phase_rates, two_phase_step)
 
 __all__ = [
     "SpeciesMap", "build_species_map",
@@ -27,4 +31,6 @@ __all__ = [
     "update_module",
     "SCHEDULES", "StepProgram", "step_program", "load_sample", "run_step",
     "ChemicalStepResult", "chemical_gradient", "chemical_step",
+    "TWO_PHASE_MODULES", "compile_two_phase", "two_phase_program", "two_phase_rates",
+    "two_phase_step", "TwoPhaseStepResult",
 ]

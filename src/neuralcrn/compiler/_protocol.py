@@ -5,11 +5,13 @@ to 0), load species (x, y and, when z(0) = u, the initial hidden state), and swi
 arithmetic operation — drive, decay, readout, error, adjoint, gradients, update and the re-balancing
 of every dual rail — is done by the reactions, integrated with :mod:`neuralcrn.kinetics`.
 
-Schedule ``"modular"`` (the default and, for now, the only one): one phase per module,
+Schedule ``"modular"`` (the default): one phase per module,
 ``feedforward | readout_error | adjoint_init | feedback | update``, each for its module's duration
 (see :mod:`neuralcrn.compiler._modules`). A phase is the whole circuit's network with the rate
 constants of the other modules set to 0, so all phases share one compiled solver, and a whole step is
 a ``lax.scan`` over phases (:func:`run_step`, pure: usable inside ``jit``/``vmap``/``scan``).
+Schedule ``"two-phase"`` (SPEC §4) has its own circuit (:mod:`neuralcrn.compiler._two_phase`);
+``step_program(circuit, "two-phase")`` builds its program and ``run_step`` runs it the same way.
 """
 
 from __future__ import annotations
@@ -33,8 +35,11 @@ __all__ = ["SCHEDULES", "StepProgram", "step_program", "load_sample", "run_step"
 SCHEDULES: dict[str, tuple[tuple[str, ...], ...]] = {
     "modular": (("feedforward",), ("readout_error",), ("adjoint_init",), ("feedback",),
                 ("update",)),
+    "two-phase": (("feedforward",), ("feedback",)),
 }
-"""Phase schedules: each phase is a tuple of module names that run together."""
+"""Phase schedules: each phase is a tuple of module names that run together. ``"two-phase"``
+runs the two modules of :func:`~neuralcrn.compiler.compile_two_phase` (its own circuit, see
+:mod:`neuralcrn.compiler._two_phase`)."""
 
 DEFAULT_METHOD = "tsit5"
 DEFAULT_RTOL = 1e-10
@@ -88,6 +93,9 @@ def step_program(circuit: NeuralCRN, schedule: str = "modular") -> StepProgram:
         raise SpecError(f"expected a NeuralCRN (from compile_circuit), got "
                         f"{type(circuit).__name__}")
     phases = _schedule(schedule)
+    if schedule == "two-phase":
+        from ._two_phase import two_phase_program
+        return two_phase_program(circuit)
     arrays = compile_network(circuit.network)
     smap = circuit.species_map
     idx = {s: i for i, s in enumerate(circuit.species)}
@@ -249,6 +257,9 @@ def chemical_gradient(circuit: NeuralCRN, x, y, *, schedule: str = "modular", st
     """
     x, y = _check_xy(circuit, x, y)
     phases = _schedule(schedule)
+    if schedule != "modular":
+        raise SpecError(f"chemical_gradient reads the gradient species of the modular schedule; "
+                        f"schedule {schedule!r} has none (use compiler.two_phase_step)")
     program = step_program(circuit, schedule)
     s_init = np.asarray(circuit.network.initial if state is None else state, dtype=float)
     if s_init.shape != (circuit.network.n_species,):

@@ -2,5 +2,8 @@
 
 from ._common import save_figure
 from ._trajectory import plot_trajectory
+from ._training import (plot_decision_regions, plot_loss_curves, plot_parameter_trajectories,
+                        plot_predicted_vs_target)
 
-__all__ = ["save_figure", "plot_trajectory"]
+__all__ = ["save_figure", "plot_trajectory", "plot_loss_curves", "plot_decision_regions",
+           "plot_predicted_vs_target", "plot_parameter_trajectories"]

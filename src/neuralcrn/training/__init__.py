@@ -1,1 +1,29 @@
-"""(to be written)"""
+"""Training loops: online SGD of a task in ``chemical`` or ``ideal`` mode (SPEC §4).
+
+- :class:`TrainConfig` → :func:`train` → :class:`TrainResult` (history, parameters, metrics,
+  timings); :func:`write_run` writes a run folder atomically; :func:`read_config` reads a run's
+  ``config.json`` back.
+- Chemical mode, compiled: :func:`chemical_setup` (circuit + :class:`~neuralcrn.compiler.
+  StepProgram` + read-out :class:`Probe`), :class:`CompiledEpoch` / :func:`chemical_epoch` (one
+  ``lax.scan`` over the samples of an epoch; optional replicate axis), :func:`chemical_predict`
+  (the chemical forward pass on many points), :class:`SolverSettings`.
+- ``model.json``: :func:`model_dict`, :func:`load_model` → :class:`TrainedModel`;
+  :func:`read_inputs_csv` for ``neuralcrn predict``.
+
+See ``docs/training.md``.
+"""
+
+from ._chemical import (SCHEDULE_NAMES, ChemicalSetup, CompiledEpoch, Probe, SolverSettings,
+                        chemical_epoch, chemical_predict, chemical_setup, read_params)
+from ._loop import MODES, TrainConfig, TrainResult, evaluate_params, predict_params, train
+from ._model_file import (MODEL_FORMAT, MODEL_KEYS, TrainedModel, load_model, model_dict,
+                          read_inputs_csv)
+from ._run_dir import check_out_dir, param_names, read_config, write_run
+
+__all__ = [
+    "TrainConfig", "TrainResult", "train", "evaluate_params", "predict_params", "MODES",
+    "SCHEDULE_NAMES", "SolverSettings", "ChemicalSetup", "Probe", "CompiledEpoch",
+    "chemical_setup", "chemical_epoch", "chemical_predict", "read_params",
+    "MODEL_FORMAT", "MODEL_KEYS", "model_dict", "load_model", "TrainedModel", "read_inputs_csv",
+    "write_run", "check_out_dir", "read_config", "param_names",
+]

@@ -1,0 +1,290 @@
+"""Run the benchmark suite in one process on one set of compiled circuits; targets; JSON."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import os
+import platform
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from ._circuits import CircuitCache
+from ._timing import load_average
+
+__all__ = ["BENCHMARKS", "BenchConfig", "run_benchmarks", "evaluate_targets", "write_json",
+           "SCHEMA"]
+
+SCHEMA = "neuralcrn-bench/1"
+BENCHMARKS = ("feedforward", "scaling", "floor", "training")
+"""Benchmark names (``--only``), in the order they run."""
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    """Sizes of one run. :meth:`full` is the documented suite, :meth:`quick` a smoke run."""
+
+    quick: bool = False
+    repeats: int = 5
+    feedforward_circuits: tuple[str, ...] = ("xor", "d32")
+    batch: int = 32
+    scaling_dims: tuple[int, ...] = (2, 8, 32, 64)
+    samples_per_epoch: int = 16
+    scaling_repeats: int = 3
+    floor_cases: tuple[tuple[str, str], ...] = (("xor", "feedforward"), ("xor", "feedback"),
+                                                ("d32", "feedforward"))
+    floor_evals: int = 20_000
+    variants: bool = True
+    training_epochs: int = 80  # the paper's XOR epoch count
+    replicates: int = 32
+    replicate_epochs: int = 3
+    roadrunner: bool = True
+    max_load: float | None = None  # wait before each benchmark until the 1-min load is below
+    wait_minutes: float = 30.0     # ... for at most this long (per benchmark)
+
+    @classmethod
+    def full(cls, **kw) -> "BenchConfig":
+        return cls(**kw)
+
+    @classmethod
+    def quick_config(cls, **kw) -> "BenchConfig":
+        base = dict(quick=True, repeats=2, feedforward_circuits=("xor",), batch=4,
+                    scaling_dims=(2, 8), samples_per_epoch=4, scaling_repeats=2,
+                    floor_cases=(("xor", "feedforward"),), floor_evals=2_000, variants=False,
+                    training_epochs=1, replicates=2, replicate_epochs=1)
+        base.update(kw)
+        return cls(**base)
+
+
+def _case(cache: CircuitCache, name: str):
+    if name == "xor":
+        return cache.xor()
+    if name.startswith("d") and name[1:].isdigit():
+        return cache.scaling(int(name[1:]))
+    raise ValueError(f"unknown benchmark circuit {name!r} (xor or d<N>)")
+
+
+def _versions() -> dict:
+    import diffrax
+    import jax
+    import scipy
+
+    v = {"python": sys.version.split()[0], "numpy": np.__version__, "scipy": scipy.__version__,
+         "jax": jax.__version__, "diffrax": diffrax.__version__}
+    try:
+        import roadrunner
+        v["libroadrunner"] = roadrunner.__version__
+    except ImportError:
+        v["libroadrunner"] = None
+    from .. import __version__
+    v["neuralcrn"] = __version__
+    return v
+
+
+def _machine() -> dict:
+    import jax
+    return {"platform": platform.platform(), "processor": platform.processor() or None,
+            "cpu_count": os.cpu_count(), "jax_backend": jax.default_backend(),
+            "jax_devices": [str(d) for d in jax.devices()]}
+
+
+def run_benchmarks(config: BenchConfig | None = None, *, only: tuple[str, ...] | None = None,
+                   log: Callable[[str], None] | None = None) -> dict:
+    """Run the selected benchmarks (default: all, in :data:`BENCHMARKS` order) and return the
+    JSON-ready results, including ``targets`` (see :func:`evaluate_targets`)."""
+    config = config or BenchConfig()
+    names = [b for b in BENCHMARKS if only is None or b in only]
+    unknown = set(only or ()) - set(BENCHMARKS)
+    if unknown:
+        raise ValueError(f"unknown benchmark(s) {sorted(unknown)}; choose from "
+                         f"{', '.join(BENCHMARKS)}")
+    say = log or (lambda msg: None)
+    cache = CircuitCache(n_samples=max(config.batch, config.samples_per_epoch))
+    results: dict = {
+        "schema": SCHEMA,
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": "neuralcrn bench" + (" --quick" if config.quick else ""),
+        "config": _jsonable(asdict(config)), "machine": _machine(), "versions": _versions(),
+        "load_average": {"start": load_average()}, "benchmarks": {}, "durations_s": {},
+    }
+    t_all = time.perf_counter()
+    for name in names:
+        if config.max_load:
+            waited, load = _wait_for_load(config.max_load, config.wait_minutes, say)
+            results["load_average"][f"before_{name}"] = load
+            results["load_average"][f"waited_before_{name}_s"] = waited
+        say(f"[bench] {name} ... (load average {load_average()})")
+        t0 = time.perf_counter()
+        results["benchmarks"][name] = _RUNNERS[name](cache, config, say)
+        results["durations_s"][name] = time.perf_counter() - t0
+        results["load_average"][f"after_{name}"] = load_average()
+        say(f"[bench] {name} done in {results['durations_s'][name]:.1f} s")
+    results["durations_s"]["total"] = time.perf_counter() - t_all
+    results["load_average"]["end"] = load_average()
+    results["targets"] = evaluate_targets(results)
+    return _jsonable(results)
+
+
+def _wait_for_load(max_load: float, minutes: float, say) -> tuple[float, list | None]:
+    """Sleep (this process idle) until the 1-minute load average is below ``max_load``."""
+    t0 = time.perf_counter()
+    while True:
+        la = load_average()
+        if la is None or la[0] < max_load or time.perf_counter() - t0 > 60 * minutes:
+            return time.perf_counter() - t0, la
+        say(f"[bench] load average {la[0]:.2f} ≥ {max_load:g}: waiting 30 s")
+        time.sleep(30)
+
+
+# ------------------------------------------------------------------ the four benchmarks
+def _run_feedforward(cache, config, say):
+    from ._feedforward import feedforward_benchmark
+    out = []
+    for name in config.feedforward_circuits:
+        say(f"[bench]   feedforward phase of {name}")
+        out.append(feedforward_benchmark(_case(cache, name), repeats=config.repeats,
+                                         batch=config.batch, roadrunner=config.roadrunner))
+    return {"circuits": out}
+
+
+def _run_scaling(cache, config, say):
+    from ._scaling import scaling_benchmark
+    cases = [cache.scaling(d) for d in config.scaling_dims]
+    say(f"[bench]   d = {', '.join(str(d) for d in config.scaling_dims)}")
+    return scaling_benchmark(cases, repeats=config.scaling_repeats)
+
+
+def _run_floor(cache, config, say):
+    from ._feedforward import ATOL, RTOL
+    from ._floor import floor_benchmark
+    out = []
+    for name, phase in config.floor_cases:
+        case = _case(cache, name)
+        say(f"[bench]   {name} {phase}")
+        # about the same number of rhs flops for every circuit size
+        n = max(200, int(config.floor_evals * 164 / max(164, case.circuit.network.n_reactions)))
+        out.append(floor_benchmark(case, phase, rtol=RTOL, atol=ATOL, n_evals=n,
+                                   repeats=config.repeats))
+    res = {"cases": out}
+    if config.variants:
+        from ._floor import solver_variants
+        say("[bench]   solver variants of the xor feedforward phase")
+        res["variants"] = solver_variants(cache.xor(), rtol=RTOL, atol=ATOL,
+                                          repeats=config.repeats)
+    return res
+
+
+def _run_training(cache, config, say):
+    from ._training import training_benchmark
+    say(f"[bench]   xor (paper model), {config.training_epochs} epochs, then "
+        f"--replicates {config.replicates} for {config.replicate_epochs} epoch(s)")
+    return training_benchmark(epochs=config.training_epochs, replicates=config.replicates,
+                              replicate_epochs=config.replicate_epochs)
+
+
+_RUNNERS = {"feedforward": _run_feedforward, "scaling": _run_scaling, "floor": _run_floor,
+            "training": _run_training}
+
+
+# ------------------------------------------------------------------ targets
+@dataclass
+class Target:
+    name: str
+    goal: str
+    value: float | None
+    met: bool | None
+    detail: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def evaluate_targets(results: dict) -> list[dict]:
+    """The issue's targets, each ``{name, goal, value, met, detail}`` (``met`` ``None`` where the
+    benchmark that measures it was not run)."""
+    b = results.get("benchmarks", {})
+    out: list[Target] = []
+    tr = b.get("training")
+    if tr:
+        s = tr["single"]
+        full = not results.get("config", {}).get("quick", False)
+        out.append(Target(
+            "xor_training_wall", "full chemical XOR training (N × E, two-phase) ≤ 5 s wall "
+            "including compilation", s["wall_s"], s["wall_s"] <= 5.0 if full else None,
+            f"{s['samples']} samples × {s['epochs']} epochs via {s.get('api', 'train()')}: wall "
+            f"{s['wall_s']:.2f} s = setup {s['timings']['setup']:.2f} + compile "
+            f"{s['timings']['compile']:.2f} + epochs {s['timings']['train']:.2f} + evaluation "
+            f"{s['timings']['evaluate']:.2f}"
+            + ("" if full else " (quick run: not the paper's epoch count)")))
+        if "ratios" in tr:
+            r = tr["ratios"]
+            key = [k for k in r if k.endswith("_chemistry")][0]
+            K = tr["replicates"]["replicates"]
+            out.append(Target(
+                "replicates_cost", f"--replicates {K} costs ≤ 8× a single run", r[key],
+                r[key] <= 8.0 if K == 32 else None,
+                f"{key.replace('_', ' ')}: {r[key]:.1f}×; per epoch {r['per_epoch']:.1f}×"
+                + "".join(f"; with evaluation {v:.1f}×" for k, v in r.items()
+                          if k.endswith("_evaluation"))
+                + ("" if K == 32 else f" (quick run: {K} replicates)")))
+    ff = b.get("feedforward")
+    if ff:
+        for c in ff["circuits"]:
+            r = c["ratios"]
+            if "scipy_lsoda/neuralcrn" in r:
+                v = r["scipy_lsoda/neuralcrn"]
+                out.append(Target(f"feedforward_vs_scipy[{c['circuit']}]",
+                                  f"per feedforward solve ≥ 10× faster than scipy LSODA "
+                                  f"({c['circuit']})", v, v >= 10.0, f"scipy/neuralcrn = {v:.2f}"))
+            if "roadrunner/neuralcrn" in r:
+                v = r["roadrunner/neuralcrn"]
+                out.append(Target(f"feedforward_vs_roadrunner[{c['circuit']}]",
+                                  f"per feedforward solve faster than libroadrunner "
+                                  f"({c['circuit']})", v, v > 1.0,
+                                  f"roadrunner/neuralcrn = {v:.2f} (load "
+                                  f"{c['solvers']['roadrunner']['load_s']:.2f} s not included)"))
+    sc = b.get("scaling")
+    if sc and "slope_time_vs_d" in sc:
+        rows = sc["rows"]
+        last = (math.log(rows[-1]["per_step_s"] / rows[-2]["per_step_s"])
+                / math.log(rows[-1]["d"] / rows[-2]["d"]))
+        v = sc["slope_time_vs_d"]
+        out.append(Target("step_time_growth", "time per training step grows at most linearly "
+                          "with d (first-order model, log-log slope ≤ 1)", v, v <= 1.0,
+                          f"fitted slope {v:.2f} over d = {[r['d'] for r in rows]}; last pair "
+                          f"{last:.2f}; reactions grow with slope "
+                          f"{sc['slope_reactions_vs_d']:.2f}", {"last_pair_slope": last}))
+    return [asdict(t) for t in out]
+
+
+# ------------------------------------------------------------------ JSON
+def _jsonable(obj):
+    """Plain JSON types: numpy scalars/arrays converted, non-finite floats → None."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _jsonable(obj.tolist())
+    if isinstance(obj, (np.bool_, bool)):
+        return bool(obj)
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (float, np.floating)):
+        x = float(obj)
+        return x if math.isfinite(x) else None
+    return obj
+
+
+def write_json(results: dict, path) -> None:
+    """Write ``results`` to ``path`` atomically (temporary file + rename)."""
+    from ..chemistry._atomic import write_text_atomic
+    from pathlib import Path
+
+    p = Path(path)
+    if p.parent and not p.parent.exists():
+        p.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(p, json.dumps(_jsonable(results), indent=2, allow_nan=False) + "\n")

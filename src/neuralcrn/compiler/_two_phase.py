@@ -1,0 +1,348 @@
+"""The two-phase training schedule of SPEC §4: ``feedforward | feedback``.
+
+One training step is two clocked phases (see ``docs/training.md`` for the derivation):
+
+1. ``feedforward`` (duration T): the forward dynamics dz/dt = Θu + h − φ(z) (the reactions of
+   :func:`~neuralcrn.compiler.feedforward_module`) and a readout that *tracks* W z while z moves:
+   two first-order tracking stages O (rate k_r) and Q (rate k_r) with
+
+       dO/dt = k_r (W z − O),   dQ/dt = k_r (O − Q),   ŷ := 2 O − Q = W z(T) − W z̈/k_r² + …
+
+   (the lag W ż/k_r of one stage cancels in 2O − Q).
+2. ``feedback`` (duration 20/r, r = ``spec.rates.update``): error, adjoint initialisation, gradient
+   accumulation and the update all run *together*, z frozen (no reaction changes Z in this phase).
+   Every cascade is linear in the signed values, so the *integrals* are exact however the cascades
+   overlap in time:
+
+   ==========================================  ============  =====================================
+   reaction                                    rate          effect (signed values)
+   ==========================================  ============  =====================================
+   O^s → 2 E^s,  Q^s → E^{−s},  Y^s → E^{−s}   r             E receives e = 2o − q − y in total
+   E^s → ∅                                     r             ∫ r e(s) ds = e  (fan-out clock)
+   W^s + E^t → W^s + E^t + A^{st}              r             A receives ∫ r W(s)ᵀ e(s) ds
+   D^s + E^t → D^s + E^t + A^{−st}             r             … minus ∫ r D(s)ᵀ e(s) ds: with D = W(s) − W(0),
+                                                             A receives exactly W(0)ᵀ e
+   E^s + Z^t → E^s + Z^t + W^{−st} + D^{−st}   η r / F2      ΔW = −η e z(T)ᵀ  (D tracks ΔW)
+   A^r → ∅                                     r             ∫ a(s) ds = F3 (Wᵀe)/r
+   A^r + U^t → A^r + U^t + Θ^{−σrt}            η T r / F3    ΔΘ = −η T (Wᵀe) uᵀ
+   A^r → A^r + H^{−r}                          η T r / F3    Δh = −η T Wᵀe
+   P^+ + P^- → ∅  (Θ, h, W)                    r/4           rail re-balancing only
+   ==========================================  ============  =====================================
+
+   F2 ≈ 1 − 4.3e-8 and F3 ≈ 1 − 4.6e-7 are the fractions of the two- and three-stage cascades
+   completed at the end of the phase (:data:`FEEDBACK_TIME_CONSTANTS`). So a step is exactly the first-order SGD
+   step of SPEC §2 (a ≡ Wᵀe, G_Θ = T a uᵀ, G_h = T a, ∂L/∂W = e z(T)ᵀ) applied to the chemical ŷ
+   and z(T); the only errors are the forward pass's (1/k_ann) and the readout's (1/k_r²).
+   There are no gradient species: the gradient goes straight into the parameter rails
+   (the SPEC's "G^s → P^{−s}" transfer folded into the accumulation reaction at rate η·rate).
+
+The host protocol is the modular schedule's: before each step wash the transient species (x, z, O,
+Q, y, E, A, D), load x, y and z(0) = u, then switch phases. Only the exact-gradient model is not
+available in this schedule (the backward z reconstruction would run while Θ is being updated);
+use the modular schedule for it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import jax.numpy as jnp
+
+from ..chemistry.dualrail import DualRail, rails_of
+from ..chemistry.network import Reaction, ReactionNetwork
+from ..errors import DataError, SimulationError, SpecError
+from ..ideal.spec import ModelSpec, Params
+from ..kinetics import MassActionStructure, compile_network
+from ._modules import (NeuralCRN, _annihilate, _copy, _initial_params,
+                       _product, _support, feedforward_module)
+from ._species import SpeciesMap, build_species_map
+
+__all__ = ["TWO_PHASE_MODULES", "TwoPhaseSpecies", "compile_two_phase", "two_phase_program",
+           "two_phase_species", "two_phase_rates", "two_phase_step", "TwoPhaseStepResult",
+           "READOUT_MIN_KT", "FEEDBACK_TIME_CONSTANTS"]
+
+TWO_PHASE_MODULES = ("feedforward", "feedback")
+"""Module (= phase) names of a two-phase circuit."""
+
+FEEDBACK_TIME_CONSTANTS = 20.0
+"""The feedback phase runs x/r with x = 20. Its cascades have two (O → E → ∫E: ΔW) and three
+(O → E → A → ∫A: ΔΘ, Δh) stages at the one rate r, so at the end a known fraction
+F2 = 1 − e^{−x}(1 + x) ≈ 1 − 4.3e-8 resp. F3 = 1 − e^{−x}(1 + x + x²/2) ≈ 1 − 4.6e-7 of each
+update is done;
+the update rate constants are divided by F2 resp. F3, so the update is exact at the end of the
+phase, and running the phase longer over-applies it by at most 4.6e-7 (self-terminating)."""
+
+PARAMETER_REBALANCE = 0.25
+"""Parameter rails are re-balanced (P^+ + P^- → ∅) at 0.25·r in the feedback phase: the values do
+not depend on it, and a slow rate keeps the phase non-stiff for large parameters (the rate of
+loss of the minority rail is 0.25·r·|p|; the explicit solver's step ∝ 1/max(r, 0.25·r·|p|))."""
+
+READOUT_MIN_KT = 40.0
+"""The tracking readout's rate is at least READOUT_MIN_KT / T, so its start-up transient
+(∝ k_r T e^{−k_r T}) is negligible (< 2e-16)."""
+
+
+@dataclass(frozen=True)
+class TwoPhaseSpecies:
+    """Species of a two-phase circuit beyond the standard :class:`SpeciesMap` roles.
+
+    ``smap.yhat`` holds the first tracking stage O, ``lag`` the second stage Q (ŷ = 2O − Q),
+    ``smap.e`` the error, ``smap.adj`` the adjoint; ``dW`` (``None`` when W is frozen) tracks the
+    change of W during the feedback phase.
+    """
+
+    smap: SpeciesMap
+    lag: tuple[DualRail, ...]
+    dW: tuple[tuple[DualRail, ...], ...] | None
+
+    @property
+    def species(self) -> tuple[str, ...]:
+        """State order: x, constant u, z, Θ, h, W, O, Q, y, E, A, D."""
+        s = self.smap
+        rails = SpeciesMap._rails
+        d = () if self.dW is None else tuple(r for row in self.dW for r in row)
+        return (rails(s.x) + s.constant_drive_species + rails(s.z) + s.parameter_species
+                + rails(s.yhat + self.lag + s.y + s.e + s.adj + d))
+
+    @property
+    def transient_species(self) -> tuple[str, ...]:
+        """Washed out before every step: everything except parameters and constant drive."""
+        keep = set(self.smap.parameter_species) | set(self.smap.constant_drive_species)
+        return tuple(s for s in self.species if s not in keep)
+
+
+def two_phase_species(spec: ModelSpec) -> TwoPhaseSpecies:
+    """The :class:`TwoPhaseSpecies` of a specification."""
+    smap = build_species_map(spec)
+    lag = tuple(DualRail(f"ylag{k + 1}") for k in range(smap.m))
+    dW = (tuple(tuple(DualRail(f"dW_{k + 1}_{i + 1}") for i in range(smap.n))
+                for k in range(smap.m)) if spec.train_W else None)
+    return TwoPhaseSpecies(smap, lag, dW)
+
+
+def two_phase_rates(spec: ModelSpec) -> dict[str, float]:
+    """Rate constants and durations of the two-phase schedule.
+
+    ``k_ann`` (Z annihilation, feedforward), ``k_r`` = max(rates.readout, 40/T) (tracking readout),
+    ``r`` = rates.update (every feedback cascade and the parameter re-balancing), durations
+    ``T_feedforward`` = T and ``T_feedback`` = 20/r, and the completed fractions F2, F3 of the
+    two- and three-stage cascades at the end of the feedback phase (see the module docstring).
+    """
+    r = float(spec.rates.update)
+    x = FEEDBACK_TIME_CONSTANTS
+    return {"k_ann": float(spec.rates.annihilation),
+            "k_r": max(float(spec.rates.readout), READOUT_MIN_KT / float(spec.T)),
+            "r": r, "T_feedforward": float(spec.T), "T_feedback": x / r,
+            "F2": 1.0 - math.exp(-x) * (1.0 + x),
+            "F3": 1.0 - math.exp(-x) * (1.0 + x + x * x / 2.0)}
+
+
+def _network(reactions, species, name):
+    used = {s for r in reactions for s in r.species}
+    return ReactionNetwork(reactions, [s for s in species if s in used], name=name)
+
+
+def _feedforward(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwork:
+    smap, k = tp.smap, rates["k_r"]
+    rx = list(feedforward_module(spec, smap).reactions)
+    for kk in range(smap.m):
+        for i in range(smap.n):
+            rx += _product(smap.W[kk][i], smap.z[i], [(smap.yhat[kk], 1)], k)
+        for s, _ in rails_of(smap.yhat[kk]):
+            rx.append(Reaction([s], [], k))
+        rx += _copy(smap.yhat[kk], [(tp.lag[kk], 1)], k)
+        for s, _ in rails_of(tp.lag[kk]):
+            rx.append(Reaction([s], [], k))
+    return _network(rx, tp.species, "feedforward")
+
+
+def _feedback(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwork:
+    smap = tp.smap
+    r, eta, T = rates["r"], float(spec.learning_rate), float(spec.T)
+    f2, f3 = rates["F2"], rates["F3"]
+    rx: list[Reaction] = []
+    for k in range(smap.m):
+        O, Q, Y, E = smap.yhat[k], tp.lag[k], smap.y[k], smap.e[k]
+        for s, sg in rails_of(O):
+            rx.append(Reaction([s], {E.rail(sg): 2}, r))
+        for s, sg in rails_of(Q):
+            rx.append(Reaction([s], [E.rail(-sg)], r))
+        for s, sg in rails_of(Y):
+            rx.append(Reaction([s], [E.rail(-sg)], r))
+        for s, _ in rails_of(E):
+            rx.append(Reaction([s], [], r))
+    for k in range(smap.m):
+        for i in range(smap.n):
+            rx += _product(smap.W[k][i], smap.e[k], [(smap.adj[i], 1)], r)
+            if tp.dW is not None:
+                rx += _product(tp.dW[k][i], smap.e[k], [(smap.adj[i], -1)], r)
+                rx += _product(smap.e[k], smap.z[i], [(smap.W[k][i], -1), (tp.dW[k][i], -1)],
+                               eta * r / f2)
+    for a in smap.adj:
+        for s, _ in rails_of(a):
+            rx.append(Reaction([s], [], r))
+    kappa = eta * T * r / f3
+    for i, j in _support(smap):
+        rx += _product(smap.adj[i], smap.u[j], [(smap.theta[i][j], -smap.u_sign[j])], kappa)
+    if spec.train_h:
+        for i in range(smap.n):
+            rx += _copy(smap.adj[i], [(smap.h[i], -1)], kappa)
+    params = [smap.theta[i][j] for i, j in _support(smap)]
+    if spec.train_h:
+        params += list(smap.h)
+    if spec.train_W:
+        params += [w for row in smap.W for w in row]
+    rx += _annihilate(params, r * PARAMETER_REBALANCE)
+    return _network(rx, tp.species, "feedback")
+
+
+def compile_two_phase(spec: ModelSpec, params: Params | None = None) -> NeuralCRN:
+    """Compile the two-phase circuit: a :class:`NeuralCRN` with modules ``feedforward`` and
+    ``feedback`` (each module is one phase; see the module docstring for the reactions).
+
+    Raises
+    ------
+    SpecError
+        ``spec.gradient == "exact"`` (the two-phase schedule implements the first-order gradient),
+        or bad parameters.
+    """
+    if not isinstance(spec, ModelSpec):
+        raise SpecError(f"expected a ModelSpec, got {type(spec).__name__}")
+    if spec.gradient != "first-order":
+        raise SpecError("the two-phase schedule implements the first-order gradient (SPEC §2); "
+                        "use gradient='first-order' or the modular schedule for the exact "
+                        "gradient")
+    tp = two_phase_species(spec)
+    smap = tp.smap
+    rates = two_phase_rates(spec)
+    init = smap.load_params(_initial_params(spec, params))
+    for u, v in zip(smap.u, smap.u_value):
+        if isinstance(u, str):
+            init[u] = float(v)
+    mods = (("feedforward", _feedforward(spec, tp, rates)),
+            ("feedback", _feedback(spec, tp, rates)))
+    reactions: list[Reaction] = []
+    ranges = []
+    for name, net in mods:
+        ranges.append((name, (len(reactions), len(reactions) + net.n_reactions)))
+        reactions.extend(net.reactions)
+    network = ReactionNetwork(reactions, tp.species, init, name="neural_crn_two_phase")
+    durations = (("feedforward", rates["T_feedforward"]), ("feedback", rates["T_feedback"]))
+    return NeuralCRN(spec, smap, mods, network, tuple(ranges), durations)
+
+
+def _is_two_phase(circuit: NeuralCRN) -> bool:
+    return circuit.module_names == TWO_PHASE_MODULES
+
+
+def two_phase_program(circuit: NeuralCRN):
+    """The :class:`~neuralcrn.compiler.StepProgram` of the two-phase schedule.
+
+    ``circuit`` is a two-phase circuit (:func:`compile_two_phase`) or a modular one (from
+    :func:`~neuralcrn.compiler.compile_circuit`), whose spec and parameters are then recompiled
+    into the two-phase circuit. Use with :func:`~neuralcrn.compiler.run_step` like any program.
+    """
+    from ._protocol import StepProgram
+
+    if not isinstance(circuit, NeuralCRN):
+        raise SpecError(f"expected a NeuralCRN, got {type(circuit).__name__}")
+    if not _is_two_phase(circuit):
+        circuit = compile_two_phase(circuit.spec, circuit.params)
+    tp = two_phase_species(circuit.spec)
+    smap = tp.smap
+    arrays = compile_network(circuit.network)
+    idx = {s: i for i, s in enumerate(circuit.species)}
+    keep = np.ones(len(idx))
+    for s in tp.transient_species:
+        keep[idx[s]] = 0.0
+    ints = lambda names: jnp.asarray([idx[s] for s in names], dtype=jnp.int32)  # noqa: E731
+    z0 = smap.z[:smap.n_u] if smap.z0_is_u else ()
+    u_const = [s * v for s, v in zip(smap.u_sign[smap.d:], smap.u_value[smap.d:])]
+    return StepProgram(
+        structure=MassActionStructure(*(jnp.asarray(a) for a in arrays.structure())),
+        rate_constants=jnp.asarray(np.stack([circuit.phase_rate_constants(n)
+                                             for n in TWO_PHASE_MODULES])),
+        durations=jnp.asarray([circuit.duration(n) for n in TWO_PHASE_MODULES]),
+        keep=jnp.asarray(keep),
+        x_plus=ints([r.plus for r in smap.x]), x_minus=ints([r.minus for r in smap.x]),
+        y_plus=ints([r.plus for r in smap.y]), y_minus=ints([r.minus for r in smap.y]),
+        z0_plus=ints([r.plus for r in z0]), z0_minus=ints([r.minus for r in z0]),
+        u_const=jnp.asarray(u_const, dtype=jnp.float64).reshape(-1),
+    )
+
+
+def readout_matrix(circuit: NeuralCRN) -> np.ndarray:
+    """``(m, S)`` matrix M with ŷ = M @ state after the ``feedforward`` phase (2O − Q)."""
+    tp = two_phase_species(circuit.spec)
+    idx = {s: i for i, s in enumerate(circuit.species)}
+    M = np.zeros((tp.smap.m, len(idx)))
+    for k in range(tp.smap.m):
+        for rail, w in ((tp.smap.yhat[k], 2.0), (tp.lag[k], -1.0)):
+            M[k, idx[rail.plus]] += w
+            M[k, idx[rail.minus]] -= w
+    return M
+
+
+@dataclass(frozen=True, eq=False)
+class TwoPhaseStepResult:
+    """One two-phase step read from the species (numpy).
+
+    yhat, e: ``(m,)`` readout 2O − Q after ``feedforward`` and e = ŷ − y.  loss: ½‖e‖².
+    zT: ``(n,)`` z(T).  params_before, params_after: :class:`Params` read before / after the step.
+    residual: largest |value| left in E, A (the cascades' unfinished part) after ``feedback``.
+    phase_states: ``{"feedforward": (S,), "feedback": (S,)}``.  species: state order.
+    """
+
+    yhat: np.ndarray
+    e: np.ndarray
+    loss: float
+    zT: np.ndarray
+    params_before: Params
+    params_after: Params
+    residual: float
+    phase_states: dict
+    species: tuple[str, ...]
+
+    @property
+    def final_state(self) -> np.ndarray:
+        return self.phase_states["feedback"]
+
+
+def two_phase_step(circuit: NeuralCRN, x, y, *, state=None, method: str = "tsit5",
+                   rtol: float = 1e-10, atol: float = 1e-12,
+                   max_steps: int = 1_000_000) -> TwoPhaseStepResult:
+    """Run one two-phase training step and read ŷ, e, z(T) and the parameters from the species.
+
+    ``circuit``: from :func:`compile_two_phase`; ``state``: ``(S,)`` state to start from (default
+    ``circuit.network.initial``). Solver options as :func:`~neuralcrn.compiler.run_step`.
+    Raises DataError (bad x, y, state) and SimulationError (a phase failed to integrate).
+    """
+    from ._protocol import _check_xy, _run_step_jit, load_sample
+
+    if not isinstance(circuit, NeuralCRN) or not _is_two_phase(circuit):
+        raise SpecError("two_phase_step needs a circuit from compile_two_phase")
+    x, y = _check_xy(circuit, x, y)
+    program = two_phase_program(circuit)
+    s_init = np.asarray(circuit.network.initial if state is None else state, dtype=float)
+    if s_init.shape != (circuit.network.n_species,):
+        raise DataError(f"state must have {circuit.network.n_species} entries, got {s_init.shape}")
+    loaded = np.asarray(load_sample(program, s_init, x, y))
+    states = np.asarray(_run_step_jit(program, s_init, x, y, method=method, rtol=float(rtol),
+                                      atol=float(atol), max_steps=int(max_steps)))
+    if not np.all(np.isfinite(states)):
+        bad = TWO_PHASE_MODULES[int(np.nonzero(~np.all(np.isfinite(states), axis=1))[0][0])]
+        raise SimulationError(f"phase {bad!r} failed to integrate (step limit {max_steps} or a "
+                              f"non-finite state)")
+    smap, sp = circuit.species_map, circuit.species
+    yhat = readout_matrix(circuit) @ states[0]
+    e = yhat - y
+    rd = lambda st: smap.read(dict(zip(sp, st)), None)  # noqa: E731  (missing species read as 0)
+    r1, r0 = rd(states[1]), rd(loaded)
+    residual = float(max(np.max(np.abs(r1["e"])), np.max(np.abs(r1["adj"]))))
+    return TwoPhaseStepResult(
+        yhat=yhat, e=e, loss=float(0.5 * e @ e), zT=rd(states[0])["z"],
+        params_before=Params(r0["theta"], r0["h"], r0["W"]),
+        params_after=Params(r1["theta"], r1["h"], r1["W"]), residual=residual,
+        phase_states={"feedforward": states[0], "feedback": states[1]}, species=sp)

@@ -1,0 +1,140 @@
+"""The task registry: the paper's tasks (SPEC §5) and Iris (SPEC §6) with tuned default models.
+
+Every default model is quadratic (φ = α z|z|) or linear, so its circuit has only uni- and
+bimolecular reactions, and uses the first-order gradient (the two-phase chemical schedule
+implements only that one). The hyperparameters were tuned with the ideal math
+(``python -m neuralcrn.tasks._tune``); docs/tasks.md has the table and the results.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from ..errors import DataError
+from ..ideal.spec import ModelSpec
+from . import _data as D
+from ._task import InitConfig, Target, Task
+
+__all__ = ["TASKS", "get_task", "task_names"]
+
+
+def _ridge(d: int, n: int, alpha: float, T: float, eta: float, m: int = 1,
+           nonlinearity: str = "quadratic") -> ModelSpec:
+    """Bias drive u = (x, 1), hidden width n, z(0) = 0, full Θ (n × (d+1)), h frozen at 0 (the
+    constant column of Θ is the bias), W trained, first-order gradient."""
+    return ModelSpec(inputs=d, outputs=m, drive="bias", hidden=n, z0="zero", theta="full",
+                     train_h=False, train_W=True, nonlinearity=nonlinearity, alpha=alpha, T=T,
+                     gradient="first-order", learning_rate=eta)
+
+
+def _binary_notes(rule: str, box: str, k: float | None, extra: str = "") -> str:
+    scaled = "raw inputs" if k is None else f"inputs mapped linearly onto [−{k:g}, {k:g}]²"
+    return (f"x ~ U{box}, label {rule}; targets 0/1, decision ŷ > 0.5; {scaled}; "
+            f"100 train / {{val}} val; test = the 40 × 40 grid over the box{extra}")
+
+
+def _build() -> dict[str, Task]:
+    tasks: list[Task] = []
+
+    # ---------------------------------------------------------------- regressions
+    tasks.append(Task(
+        name="linear-regression",
+        description="y = x1 + 2 x2 + 1 + N(0, 0.4²), x ~ U(1, 5)² (SPEC §5)",
+        kind="regression",
+        model_spec=ModelSpec(inputs=2, drive="augment", augment_count=1, augment_value=1.0,
+                             z0="drive", theta="diagonal", train_h=False, train_W=False,
+                             nonlinearity="none", alpha=0.0, T=1.0, gradient="first-order",
+                             learning_rate=0.01),
+        epochs=20,
+        init=InitConfig(scale=0.0, readout="ones"),
+        target=Target("half_mse", 0.095, "val"),
+        generator=partial(D.regression_data, "linear-regression", target=D.linear_target,
+                          lo=[1.0, 1.0], hi=[5.0, 5.0], noise=0.4, n_train=40, n_val=100,
+                          n_test=100),
+        data_notes="x ~ U(1, 5)² (raw inputs), y = x1 + 2x2 + 1 + N(0, 0.4²); 40 train / 100 val "
+                   "/ 100 test (a fresh sample by the same rule); noise floor ½σ² = 0.08",
+    ))
+    for name, desc, target in (
+            ("bilinear", "y = x1·x2 + x2² + N(0, 0.1²), x ~ U(0.5, 2)² (SPEC §5)", D.bilinear_target),
+            ("sin-square", "y = sin x1 + x2² + N(0, 0.1²), x ~ U(0.5, 2)² (SPEC §5)",
+             D.sin_square_target)):
+        tasks.append(Task(
+            name=name, description=desc, kind="regression",
+            model_spec=_ridge(2, 8, alpha=1.0, T=1.0, eta=0.04),
+            epochs=40,
+            init=InitConfig(scale=0.5, readout="random", w_scale=1.0),
+            target=Target("half_mse", 0.02, "val"),
+            generator=partial(D.regression_data, name, target=target, lo=[0.5, 0.5],
+                              hi=[2.0, 2.0], noise=0.1, n_train=50, n_val=100, n_test=100,
+                              scale_to=1.0),
+            data_notes="x ~ U(0.5, 2)² mapped onto [−1, 1]² (x' = (x − 1.25)/0.75), targets raw; "
+                       "50 train / 100 val / 100 test (fresh sample); noise floor 0.005",
+        ))
+
+    # ---------------------------------------------------------------- 2-d classifiers
+    def binary(name, desc, rule, lo, hi, n_val, k, spec, epochs, init, target, reject=None,
+               grid_rule=None, extra=""):
+        box = f"({lo[0]:g}, {hi[0]:g})²"
+        tasks.append(Task(
+            name=name, description=desc, kind="classification", model_spec=spec, epochs=epochs,
+            init=init, target=target, decision="threshold", threshold=0.5,
+            generator=partial(D.binary2d_data, name, rule=rule, lo=lo, hi=hi, n_train=100,
+                              n_val=n_val, reject=reject, grid_rule=grid_rule, scale_to=k),
+            data_notes=_binary_notes(desc.split(": ", 1)[-1], box, k, extra).format(val=n_val),
+        ))
+
+    binary("linear-classification", "linear classification: 1 if x1 + 2 x2 > 2 else 0",
+           D.linear_class_rule, [0.0, 0.0], [2.0, 2.0], 100, 3.0,
+           _ridge(2, 4, alpha=2.0, T=1.0, eta=0.01), 30,
+           InitConfig(scale=0.5, w_scale=1.0), Target("accuracy", 0.97, "test"))
+    binary("xor", "XOR: round(x1) xor round(x2)", D.xor_rule, [0.0, 0.0], [1.0, 1.0], 30, 1.0,
+           _ridge(2, 16, alpha=1.0, T=1.0, eta=0.005), 100,
+           InitConfig(scale=2.0, w_scale=1.0, theta="fan", fan_bias=0.5),
+           Target("accuracy", 0.95, "test"))
+    binary("and", "AND: round(x1) and round(x2)", D.and_rule, [0.0, 0.0], [1.0, 1.0], 30, 2.0,
+           _ridge(2, 8, alpha=1.0, T=1.0, eta=0.02), 30,
+           InitConfig(scale=1.0, w_scale=0.3), Target("accuracy", 0.97, "test"))
+    binary("or", "OR: round(x1) or round(x2)", D.or_rule, [0.0, 0.0], [1.0, 1.0], 30, 3.0,
+           _ridge(2, 12, alpha=1.0, T=1.0, eta=0.02), 50,
+           InitConfig(scale=1.0, w_scale=1.0), Target("accuracy", 0.97, "test"))
+    binary("rings", "concentric rings: 0 for r ≤ 0.45, 1 for r ≥ 0.5",
+           D.rings_rule, [-1.0, -1.0], [1.0, 1.0], 200, 1.0,
+           _ridge(2, 16, alpha=1.0, T=2.0, eta=0.01), 100,
+           InitConfig(scale=2.0, w_scale=1.0), Target("accuracy", 0.95, "test"),
+           reject=D.rings_gap, grid_rule=D.rings_grid_rule,
+           extra="; points with 0.45 < r < 0.5 are redrawn (train/val); the outer class is the "
+                 "whole square outside r = 0.5 (corners included); grid points in the gap are "
+                 "labelled by r ≥ 0.475")
+
+    # ---------------------------------------------------------------- Iris
+    tasks.append(Task(
+        name="iris", description="Iris (scikit-learn, bundled): 4 features, 3 classes (SPEC §6)",
+        kind="classification",
+        model_spec=_ridge(4, 8, alpha=1.0, T=1.0, eta=0.02, m=3),
+        epochs=40,
+        init=InitConfig(scale=0.5, w_scale=1.0),
+        target=Target("accuracy", 0.93, "test"),
+        decision="argmax",
+        generator=partial(D.iris_data, "iris"),
+        data_notes="stratified split 25/10/15 per class → 75 train / 30 val / 45 test; features "
+                   "standardised with the training mean and sd; one-hot targets, decision argmax",
+    ))
+    return {t.name: t for t in tasks}
+
+
+TASKS: dict[str, Task] = _build()
+"""All tasks by name."""
+
+
+def task_names() -> list[str]:
+    """Names of the tasks, in registry order."""
+    return list(TASKS)
+
+
+def get_task(name: str) -> Task:
+    """The task called ``name``. Unknown names raise :class:`~neuralcrn.errors.DataError` listing
+    the valid ones."""
+    try:
+        return TASKS[name]
+    except (KeyError, TypeError):
+        raise DataError(f"unknown task {name!r}; valid tasks: {', '.join(TASKS)}") from None

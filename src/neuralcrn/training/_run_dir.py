@@ -1,0 +1,291 @@
+"""Write a training run to a folder, atomically (``DIR.tmp-XXXX`` then rename to ``DIR``).
+
+Files: ``config.json`` (everything needed to rerun: ``neuralcrn train --config DIR/config.json``),
+``model.json`` (:mod:`~neuralcrn.training._model_file`), ``history.csv``, ``parameters.csv``,
+``metrics.json``, ``circuit.crn`` and the PNG plots ``loss.png``, ``parameters.png`` and
+``decision_regions.png`` (2-d classification) or ``predicted_vs_target.png`` (regression).
+With replicates also ``history_replicates.csv`` and ``replicates/model_K.json``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from ._loop import TrainConfig, TrainResult, predict_params
+from ._model_file import model_dict
+
+__all__ = ["check_out_dir", "write_run", "read_config", "RUN_CONFIG_FORMAT", "param_names"]
+
+RUN_CONFIG_FORMAT = "neuralcrn-run/1"
+
+
+def check_out_dir(out, overwrite: bool = False) -> Path:
+    """Fail early (before training) if the run folder cannot be written.
+
+    Raises :class:`DataError`: ``out`` exists (without ``overwrite``) or is a file, or its parent
+    folder cannot be created or written.
+    """
+    out = Path(out)
+    if out.exists():
+        if not out.is_dir():
+            raise DataError(f"--out {out}: exists and is not a folder")
+        if not overwrite:
+            raise DataError(f"--out {out}: the folder exists; choose another or use --overwrite")
+    parent = out.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        probe = tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=parent)
+        os.rmdir(probe)
+    except OSError as e:
+        raise DataError(f"--out {out}: cannot write in {parent}: {e.strerror or e}") from None
+    return out
+
+
+def param_names(spec) -> list[str]:
+    """Names of the flattened parameters (theta_i_j, h_i, W_k_i; 1-based; Θ support only)."""
+    names = []
+    for i in range(spec.n):
+        for j in range(spec.n_u):
+            if spec.theta == "full" or i == j:
+                names.append(f"theta_{i + 1}_{j + 1}")
+    names += [f"h_{i + 1}" for i in range(spec.n)]
+    names += [f"W_{k + 1}_{i + 1}" for k in range(spec.outputs) for i in range(spec.n)]
+    return names
+
+
+def _flat(spec, p) -> np.ndarray:
+    th = np.asarray(p.theta)
+    vals = [th[i, j] for i in range(spec.n) for j in range(spec.n_u)
+            if spec.theta == "full" or i == j]
+    return np.concatenate([np.asarray(vals), np.ravel(p.h), np.ravel(p.W)])
+
+
+def _csv(rows, header) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header)
+    for r in rows:
+        w.writerow([("" if v is None or (isinstance(v, float) and np.isnan(v)) else
+                     (repr(float(v)) if isinstance(v, (float, np.floating)) else v)) for v in r])
+    return buf.getvalue()
+
+
+def _json(obj) -> str:
+    def default(o):
+        if isinstance(o, np.ndarray):
+            return o.tolist()
+        if isinstance(o, np.generic):
+            return o.item()
+        if isinstance(o, Path):
+            return str(o)
+        raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+    return json.dumps(obj, indent=2, default=default, allow_nan=False) + "\n"
+
+
+def _clean(v):
+    """NaN → None recursively (JSON has no NaN)."""
+    if isinstance(v, dict):
+        return {k: _clean(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_clean(x) for x in v]
+    if isinstance(v, (float, np.floating)) and not np.isfinite(v):
+        return None
+    return v
+
+
+def circuit_text(circuit) -> str:
+    """The circuit in the text format with a comment line before each module's reactions."""
+    from ..chemistry.text import to_text
+    lines = to_text(circuit.network).rstrip("\n").split("\n")
+    R = circuit.network.n_reactions
+    head, body = lines[:len(lines) - R], lines[len(lines) - R:]
+    out = [f"# Neural CRN compiled by neuralcrn: {circuit.spec.nonlinearity} model, "
+           f"{circuit.spec.gradient} gradient",
+           "# rate law k*prod([X]^nu), no 1/nu! factor; each module is one phase of a training "
+           "step, run in this order", *head]
+    for name, (a, b) in circuit.ranges:
+        out.append(f"# ---- module {name}: reactions {a + 1}..{b}, "
+                   f"duration {circuit.duration(name):.6g}")
+        out.extend(body[a:b])
+    return "\n".join(out) + "\n"
+
+
+def config_dict(result: TrainResult) -> dict:
+    """``config.json``: the resolved :class:`TrainConfig` (epochs and model filled in) plus
+    provenance."""
+    import jax
+
+    from .. import __version__
+    cfg = result.config.replace(epochs=result.epochs, spec=result.spec)
+    d = {"format": RUN_CONFIG_FORMAT, **cfg.to_dict(),
+         "neuralcrn_version": __version__, "jax_version": jax.__version__,
+         "rerun": "neuralcrn train --config config.json --out NEW_DIR"}
+    ds = result.dataset
+    d["data"] = {"sizes": ds.sizes(), "kind": ds.kind, "test_kind": ds.test_kind,
+                 "input_offset": np.asarray(ds.x_offset).tolist(),
+                 "input_scale": np.asarray(ds.x_scale).tolist(),
+                 "class_names": list(ds.class_names) if ds.kind == "classification" else None,
+                 "notes": getattr(ds, "notes", "")}
+    if result.setup is not None and result.setup.schedule == "two-phase":
+        from ..compiler import two_phase_rates
+        d["two_phase_rates"] = two_phase_rates(result.spec)
+    d["replicate_seeds"] = [result.config.seed + k for k in range(result.config.replicates)]
+    return d
+
+
+def read_config(path) -> TrainConfig:
+    """The :class:`TrainConfig` stored in a run's ``config.json`` (raises DataError)."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "config.json"
+    try:
+        d = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except json.JSONDecodeError as e:
+        raise DataError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(d, dict) or d.get("format") != RUN_CONFIG_FORMAT:
+        raise DataError(f"{path}: not a {RUN_CONFIG_FORMAT} configuration")
+    import dataclasses
+    names = {f.name for f in dataclasses.fields(TrainConfig)}
+    try:
+        return TrainConfig.from_dict({k: v for k, v in d.items() if k in names})
+    except (TypeError, ValueError) as e:
+        raise DataError(f"{path}: bad configuration: {e}") from None
+
+
+def metrics_dict(result: TrainResult) -> dict:
+    """``metrics.json``: final metrics of replicate 0 (the model in ``model.json``) at the top,
+    per-replicate metrics and mean ± sd under ``replicates``, timings and circuit sizes."""
+    m0 = result.metrics[0]
+    c = result.setup.circuit if result.setup is not None else None
+    t = result.timings
+    d = {"task": result.config.task, "mode": result.config.mode,
+         "schedule": result.config.schedule, "epochs": result.epochs,
+         "seed": result.config.seed, "kind": result.dataset.kind,
+         "test_kind": result.dataset.test_kind,
+         "train": m0["train"], "val": m0["val"], "test": m0["test"]}
+    if "test_chemical_forward" in m0:
+        d["test_chemical_forward"] = m0["test_chemical_forward"]
+    d["evaluation"] = ("train/val/test: the ideal predictor (ideal.predict_batch) with the "
+                       "parameters read from the species; test_chemical_forward: the chemical "
+                       "feedforward (+ readout) phases run on every test point")
+    d["wall_time_s"] = {"total": t.get("total"), "setup": t.get("setup"),
+                        "compile": t.get("compile"), "train": t.get("train"),
+                        "evaluate": t.get("evaluate"), "chemical_eval": t.get("chemical_eval"),
+                        "train_per_epoch": (t["train"] / max(result.epochs - (
+                            1 if result.config.mode == "ideal" else 0), 1))}
+    if c is not None:
+        d["circuit"] = {"schedule": result.setup.schedule, "species": c.network.n_species,
+                        "reactions": c.network.n_reactions,
+                        "max_molecularity": c.network.max_molecularity,
+                        "modules": c.summary()[:-1]}
+    if result.config.replicates > 1:
+        d["replicates"] = {"count": result.config.replicates,
+                           "seeds": [result.config.seed + k
+                                     for k in range(result.config.replicates)],
+                           "mean_sd": result.summary, "per_replicate": result.metrics}
+    return _clean(d)
+
+
+def _history_rows(result: TrainResult):
+    h, E = result.history, result.epochs
+    cls = h["val_accuracy"] is not None
+    K = result.config.replicates
+    header = ["epoch", "train_loss", "val_loss"] + (["val_accuracy"] if cls else [])
+    keys = ["train_loss", "val_loss"] + (["val_accuracy"] if cls else [])
+    if K > 1:
+        header += [f"{k}_sd" for k in keys]
+    rows = []
+    for e in range(E + 1):
+        row = [e] + [float(np.mean(h[k][:, e])) for k in keys]
+        if K > 1:
+            row += [float(np.std(h[k][:, e], ddof=1)) for k in keys]
+        rows.append(row)
+    rep_rows = [[k, result.config.seed + k, e] + [float(h[q][k, e]) for q in keys]
+                for k in range(K) for e in range(E + 1)]
+    return header, rows, ["replicate", "seed", "epoch"] + keys, rep_rows
+
+
+def _plots(result: TrainResult, folder: Path):
+    from .. import plots
+    ds, spec, h = result.dataset, result.spec, result.history
+    E = result.epochs
+    name = f"{result.config.task} ({result.config.mode}, {result.config.schedule})"
+    epochs = np.arange(E + 1)
+    plots.plot_loss_curves(epochs, h["train_loss"], h["val_loss"], folder / "loss.png",
+                           val_accuracy=h["val_accuracy"], running_loss=h["running_loss"],
+                           title=name)
+    vals = np.stack([_flat(spec, p) for p in result.param_history[0]])
+    plots.plot_parameter_trajectories(epochs, vals, param_names(spec), folder / "parameters.png",
+                                      title=f"{name}: parameters after each epoch")
+    p0 = result.params[0]
+    if ds.kind == "classification" and ds.test_kind == "grid" and ds.d == 2 \
+            and ds.decision == "threshold":
+        Xt, Yt = ds.split("test")
+        pred = predict_params(spec, p0, Xt)
+        off, sc = np.asarray(ds.x_offset), np.asarray(ds.x_scale)
+        axes = tuple(np.asarray(a) * sc[i] + off[i] for i, a in enumerate(ds.grid_axes))
+        plots.plot_decision_regions(axes, ds.as_grid(pred), ds.as_grid(ds.labels("test")),
+                                    folder / "decision_regions.png", threshold=ds.threshold,
+                                    X_train=ds.raw_inputs(ds.X_train),
+                                    labels_train=ds.labels("train"), title=name)
+    elif ds.kind == "regression":
+        sets = {}
+        for s in ("val", "test"):
+            X, Y = ds.split(s)
+            sets[{"val": "validation", "test": "test"}[s]] = (Y, predict_params(spec, p0, X))
+        plots.plot_predicted_vs_target(sets, folder / "predicted_vs_target.png", title=name)
+
+
+def write_run(result: TrainResult, out, *, overwrite: bool = False) -> Path:
+    """Write every output of ``result`` into the folder ``out`` atomically; returns its path.
+
+    Raises :class:`DataError` if ``out`` exists (without ``overwrite``) or cannot be written.
+    """
+    out = check_out_dir(out, overwrite)
+    parent = out.absolute().parent
+    tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=parent))
+    try:
+        w = lambda name, text: (tmp / name).write_text(text)  # noqa: E731
+        ds, spec = result.dataset, result.spec
+        w("config.json", _json(_clean(config_dict(result))))
+        w("model.json", _json(model_dict(spec, result.params[0], ds.decision, ds.threshold)))
+        if result.config.replicates > 1:
+            (tmp / "replicates").mkdir()
+            for k, p in enumerate(result.params):
+                w(f"replicates/model_{k}.json", _json(model_dict(spec, p, ds.decision,
+                                                                 ds.threshold)))
+        header, rows, rheader, rrows = _history_rows(result)
+        w("history.csv", _csv(rows, header))
+        if result.config.replicates > 1:
+            w("history_replicates.csv", _csv(rrows, rheader))
+        names = param_names(spec)
+        w("parameters.csv", _csv([[e] + list(_flat(spec, p))
+                                  for e, p in enumerate(result.param_history[0])],
+                                 ["epoch"] + names))
+        w("metrics.json", _json(metrics_dict(result)))
+        if result.setup is not None:
+            w("circuit.crn", circuit_text(result.setup.circuit))
+        _plots(result, tmp)
+        if out.exists():
+            old = Path(tempfile.mkdtemp(prefix=f"{out.name}.old-", dir=parent))
+            os.rmdir(old)
+            os.rename(out, old)
+            os.rename(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

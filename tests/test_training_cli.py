@@ -1,0 +1,153 @@
+"""``neuralcrn train`` / ``neuralcrn predict``: run folder, model.json, errors, independent check.
+
+The independent re-evaluation solves the model.json math with scipy's ``solve_ivp`` — written
+here, sharing no code with neuralcrn — on a 40×40 grid over [0, 1]² labelled by the XOR rule,
+and compares the accuracy with metrics.json (must agree within one percentage point).
+"""
+
+import csv
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from scipy.integrate import solve_ivp
+
+from neuralcrn.cli import main
+
+MODEL_KEYS = {"format", "inputs", "outputs", "hidden", "drive", "augment_count", "augment_value",
+              "z0", "nonlinearity", "alpha", "T", "theta", "h", "W", "decision"}
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "xor"
+    res = CliRunner().invoke(main, ["train", "xor", "--epochs", "2", "--seed", "0", "--out",
+                                    str(out), "--quiet", "--k-ann", "1000"])
+    assert res.exit_code == 0, res.output
+    return out
+
+
+def test_run_folder_contents(run_dir):
+    names = {p.name for p in run_dir.iterdir()}
+    assert {"config.json", "model.json", "history.csv", "parameters.csv", "metrics.json",
+            "circuit.crn", "loss.png", "parameters.png", "decision_regions.png"} <= names
+    assert not any(".tmp-" in n for n in names)
+    rows = list(csv.DictReader(open(run_dir / "history.csv")))
+    assert list(rows[0]) == ["epoch", "train_loss", "val_loss", "val_accuracy"]
+    assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    m = json.loads((run_dir / "metrics.json").read_text())
+    for k in ("train", "val", "test"):
+        assert set(m[k]) == {"loss", "accuracy"}
+    assert m["circuit"]["max_molecularity"] <= 2
+    assert m["circuit"]["species"] > 0 and m["circuit"]["reactions"] > 0
+    assert m["wall_time_s"]["compile"] >= 0 and m["wall_time_s"]["train"] > 0
+    cfg = json.loads((run_dir / "config.json").read_text())
+    assert cfg["task"] == "xor" and cfg["epochs"] == 2 and cfg["seed"] == 0
+    assert cfg["mode"] == "chemical" and cfg["schedule"] == "two-phase"
+    assert cfg["spec"]["inputs"] == 2 and "neuralcrn_version" in cfg
+    assert (run_dir / "circuit.crn").read_text().count("# ---- module") == 2
+
+
+def _model_predict(model, X):
+    """ŷ of model.json by the stated math, with scipy (all points as one vectorised system)."""
+    d, n = model["inputs"], model["hidden"]
+    th, h, W = (np.asarray(model[k], float) for k in ("theta", "h", "W"))
+    tail = ([model["augment_value"]] * model["augment_count"] if model["drive"] == "augment"
+            else [1.0])
+    U = np.hstack([X, np.tile(tail, (X.shape[0], 1))])
+    Z0 = U.copy() if model["z0"] == "drive" else np.zeros((X.shape[0], n))
+    drive = U @ th.T + h
+    a = model["alpha"]
+    phi = {"none": lambda z: 0 * z, "quadratic": lambda z: a * z * np.abs(z),
+           "cubic": lambda z: a * z ** 3}[model["nonlinearity"]]
+
+    def f(t, zflat):
+        z = zflat.reshape(-1, n)
+        return (drive - phi(z)).ravel()
+
+    sol = solve_ivp(f, (0.0, model["T"]), Z0.ravel(), method="RK45", rtol=1e-9, atol=1e-11)
+    assert sol.success
+    return sol.y[:, -1].reshape(-1, n) @ W.T
+
+
+def test_model_json_and_independent_reevaluation(run_dir):
+    model = json.loads((run_dir / "model.json").read_text())
+    assert set(model) == MODEL_KEYS | {"threshold"}
+    assert model["format"] == "neuralcrn-model/1" and model["decision"] == "threshold"
+    n = model["hidden"]
+    assert np.shape(model["theta"])[0] == n and np.shape(model["W"]) == (1, n)
+    g = np.linspace(0.0, 1.0, 40)
+    G1, G2 = np.meshgrid(g, g)
+    X = np.column_stack([G1.ravel(), G2.ravel()])           # raw XOR inputs on [0, 1]²
+    labels = ((X[:, 0] >= 0.5) ^ (X[:, 1] >= 0.5)).astype(int)
+    data = json.loads((run_dir / "config.json").read_text())["data"]
+    Xm = (X - np.asarray(data["input_offset"])) / np.asarray(data["input_scale"])
+    pred = (_model_predict(model, Xm)[:, 0] > model["threshold"]).astype(int)
+    acc = float(np.mean(pred == labels))
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert abs(acc - metrics["test"]["accuracy"]) <= 0.01
+
+
+def test_predict(run_dir, tmp_path):
+    f = tmp_path / "in.csv"
+    f.write_text("x1,x2\n0.1,0.2\n\n# comment\n0.9,0.1\n")
+    data = json.loads((run_dir / "config.json").read_text())["data"]
+    off, sc = np.asarray(data["input_offset"]), np.asarray(data["input_scale"])
+    res = CliRunner().invoke(main, ["predict", str(run_dir), "--input", str(f)])
+    assert res.exit_code == 0, res.output
+    lines = res.output.strip().splitlines()
+    assert lines[0].startswith("x1,x2,yhat1,label")
+    assert len(lines) == 3
+    model = json.loads((run_dir / "model.json").read_text())
+    want = _model_predict(model, (np.array([[0.1, 0.2], [0.9, 0.1]]) - off) / sc)[:, 0]
+    got = np.array([float(line.split(",")[2]) for line in lines[1:]])
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    out = tmp_path / "pred.csv"
+    res = CliRunner().invoke(main, ["predict", str(run_dir), "--input", str(f), "--output",
+                                    str(out)])
+    assert res.exit_code == 0 and out.read_text().startswith("x1,x2,yhat1")
+
+
+@pytest.mark.parametrize("text,message", [
+    ("0.1,0.2\n0.3,nan\n", "in.csv:2: NaN"),
+    ("0.1,0.2\n0.3,0.4,0.5\n", "in.csv:2: expected 2 columns, got 3"),
+    ("0.1\n", "in.csv:1: expected 2 columns, got 1"),
+    ("x1,x2,x3\n0.2,0.3\n", "in.csv:1: header has 3 columns"),
+    ("x1,x2\n0.1,abc\n", "in.csv:2: 'abc' is not a number"),
+    ("", "no input rows"),
+])
+def test_predict_bad_csv(run_dir, tmp_path, text, message):
+    f = tmp_path / "in.csv"
+    f.write_text(text)
+    res = CliRunner().invoke(main, ["predict", str(run_dir), "--input", str(f)])
+    assert res.exit_code == 1
+    assert message in res.output
+    assert "Traceback" not in res.output
+
+
+def test_train_errors(tmp_path, run_dir):
+    r = CliRunner()
+    res = r.invoke(main, ["train", "no-such-task", "--out", str(tmp_path / "a")])
+    assert res.exit_code == 1 and "unknown task 'no-such-task'" in res.output
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    res = r.invoke(main, ["train", "xor", "--epochs", "1", "--out", str(blocker / "run")])
+    assert res.exit_code == 1 and "cannot write" in res.output
+    res = r.invoke(main, ["train", "xor", "--epochs", "1", "--out", str(run_dir)])
+    assert res.exit_code == 1 and "--overwrite" in res.output
+    res = r.invoke(main, ["train", "xor", "--epochs", "1", "--out", str(blocker)])
+    assert res.exit_code == 2 and "is a file" in res.output          # click's usage error
+    res = r.invoke(main, ["predict", str(tmp_path), "--input", str(blocker)])
+    assert res.exit_code == 1 and "no model.json" in res.output
+    res = r.invoke(main, ["train"])
+    assert res.exit_code == 1 and "TASK" in res.output
+
+
+def test_rerun_from_config_gives_the_same_numbers(run_dir, tmp_path):
+    out = tmp_path / "again"
+    res = CliRunner().invoke(main, ["train", "--config", str(run_dir / "config.json"), "--out",
+                                    str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert (out / "history.csv").read_text() == (run_dir / "history.csv").read_text()
+    assert (out / "model.json").read_text() == (run_dir / "model.json").read_text()
