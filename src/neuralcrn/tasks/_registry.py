@@ -18,13 +18,24 @@ from ._task import InitConfig, Target, Task
 __all__ = ["TASKS", "get_task", "task_names"]
 
 
-def _ridge(d: int, n: int, alpha: float, T: float, eta: float, m: int = 1,
+def _ridge(d: int, n: int, alpha: float, T: float, eta: float, c: float = 1.0, m: int = 1,
            nonlinearity: str = "quadratic") -> ModelSpec:
     """Bias drive u = (x, 1), hidden width n, z(0) = 0, full Θ (n × (d+1)), h frozen at 0 (the
-    constant column of Θ is the bias), W trained, first-order gradient."""
+    constant column of Θ is the bias), W trained, first-order gradient.
+
+    (α, T, η) are the *canonical* values; ``c`` is the chemical scale (see :func:`scaled`): the
+    spec gets α c³, T/c², η c² (and :func:`_init` multiplies Θ and W by c) — the same SGD
+    trajectory with c times smaller hidden concentrations and a c² times shorter forward phase.
+    """
     return ModelSpec(inputs=d, outputs=m, drive="bias", hidden=n, z0="zero", theta="full",
-                     train_h=False, train_W=True, nonlinearity=nonlinearity, alpha=alpha, T=T,
-                     gradient="first-order", learning_rate=eta)
+                     train_h=False, train_W=True, nonlinearity=nonlinearity,
+                     alpha=alpha * c ** 3, T=T / c ** 2, gradient="first-order",
+                     learning_rate=eta * c ** 2)
+
+
+def _init(scale: float, w_scale: float, c: float = 1.0, **kw) -> InitConfig:
+    """Initialisation of canonical Θ scale / W scale at chemical scale ``c`` (Θ·c, W·c)."""
+    return InitConfig(scale=scale * c, w_scale=w_scale * c, **kw)
 
 
 def _binary_notes(rule: str, box: str, k: float | None, extra: str = "") -> str:
@@ -33,18 +44,29 @@ def _binary_notes(rule: str, box: str, k: float | None, extra: str = "") -> str:
             f"100 train / {{val}} val; test = the 40 × 40 grid over the box{extra}")
 
 
+# Chemical scale of each task (see _ridge): chosen so that a two-phase chemical step stays cheap
+# (the forward phase's stiffness ∝ k_ann·|z| and its length T both shrink) while the chemistry's
+# deviation from the ideal step (∝ c³/k_ann) stays ≈ 1e-3; docs/tasks.md has the measurements.
+SCALE = {"bilinear": 2.0, "sin-square": 2.0, "linear-classification": 2.0, "xor": 2.0,
+         "and": 2.0, "or": 2.0, "rings": 2.0, "iris": 2.0}
+
+
 def _build() -> dict[str, Task]:
     tasks: list[Task] = []
+    C = SCALE
 
     # ---------------------------------------------------------------- regressions
+    # The linear model is exact under first-order training. Canonical T = 1, η = 0.01, run with
+    # time compressed 4× (T = 0.25, Θ updates 4× larger per unit time → η·16 = 0.16): the same
+    # SGD trajectory, a 4× shorter forward phase.
     tasks.append(Task(
         name="linear-regression",
         description="y = x1 + 2 x2 + 1 + N(0, 0.4²), x ~ U(1, 5)² (SPEC §5)",
         kind="regression",
         model_spec=ModelSpec(inputs=2, drive="augment", augment_count=1, augment_value=1.0,
                              z0="drive", theta="diagonal", train_h=False, train_W=False,
-                             nonlinearity="none", alpha=0.0, T=1.0, gradient="first-order",
-                             learning_rate=0.01),
+                             nonlinearity="none", alpha=0.0, T=0.25, gradient="first-order",
+                             learning_rate=0.16),
         epochs=20,
         init=InitConfig(scale=0.0, readout="ones"),
         target=Target("half_mse", 0.095, "val"),
@@ -54,16 +76,16 @@ def _build() -> dict[str, Task]:
         data_notes="x ~ U(1, 5)² (raw inputs), y = x1 + 2x2 + 1 + N(0, 0.4²); 40 train / 100 val "
                    "/ 100 test (a fresh sample by the same rule); noise floor ½σ² = 0.08",
     ))
-    for name, desc, target in (
-            ("bilinear", "y = x1·x2 + x2² + N(0, 0.1²), x ~ U(0.5, 2)² (SPEC §5)", D.bilinear_target),
+    regs = (("bilinear", "y = x1·x2 + x2² + N(0, 0.1²), x ~ U(0.5, 2)² (SPEC §5)",
+             D.bilinear_target, _ridge(2, 8, 1.0, 1.0, 0.04, C["bilinear"]),
+             _init(2.0, 0.3, C["bilinear"])),
             ("sin-square", "y = sin x1 + x2² + N(0, 0.1²), x ~ U(0.5, 2)² (SPEC §5)",
-             D.sin_square_target)):
+             D.sin_square_target, _ridge(2, 12, 1.0, 1.0, 0.02, C["sin-square"]),
+             _init(2.0, 1.0, C["sin-square"])))
+    for name, desc, target, spec, init in regs:
         tasks.append(Task(
-            name=name, description=desc, kind="regression",
-            model_spec=_ridge(2, 8, alpha=1.0, T=1.0, eta=0.04),
-            epochs=40,
-            init=InitConfig(scale=0.5, readout="random", w_scale=1.0),
-            target=Target("half_mse", 0.02, "val"),
+            name=name, description=desc, kind="regression", model_spec=spec, epochs=40,
+            init=init, target=Target("half_mse", 0.02, "val"),
             generator=partial(D.regression_data, name, target=target, lo=[0.5, 0.5],
                               hi=[2.0, 2.0], noise=0.1, n_train=50, n_val=100, n_test=100,
                               scale_to=1.0),
@@ -83,41 +105,46 @@ def _build() -> dict[str, Task]:
             data_notes=_binary_notes(desc.split(": ", 1)[-1], box, k, extra).format(val=n_val),
         ))
 
+    c = C["linear-classification"]
     binary("linear-classification", "linear classification: 1 if x1 + 2 x2 > 2 else 0",
            D.linear_class_rule, [0.0, 0.0], [2.0, 2.0], 100, 3.0,
-           _ridge(2, 4, alpha=2.0, T=1.0, eta=0.01), 30,
-           InitConfig(scale=0.5, w_scale=1.0), Target("accuracy", 0.97, "test"))
+           _ridge(2, 12, 4.0, 2.0, 0.005, c), 30, _init(1.0, 0.3, c),
+           Target("accuracy", 0.97, "test"))
+    c = C["xor"]
     binary("xor", "XOR: round(x1) xor round(x2)", D.xor_rule, [0.0, 0.0], [1.0, 1.0], 30, 1.0,
-           _ridge(2, 16, alpha=1.0, T=1.0, eta=0.005), 100,
-           InitConfig(scale=2.0, w_scale=1.0, theta="fan", fan_bias=0.5),
-           Target("accuracy", 0.95, "test"))
-    binary("and", "AND: round(x1) and round(x2)", D.and_rule, [0.0, 0.0], [1.0, 1.0], 30, 2.0,
-           _ridge(2, 8, alpha=1.0, T=1.0, eta=0.02), 30,
-           InitConfig(scale=1.0, w_scale=0.3), Target("accuracy", 0.97, "test"))
-    binary("or", "OR: round(x1) or round(x2)", D.or_rule, [0.0, 0.0], [1.0, 1.0], 30, 3.0,
-           _ridge(2, 12, alpha=1.0, T=1.0, eta=0.02), 50,
-           InitConfig(scale=1.0, w_scale=1.0), Target("accuracy", 0.97, "test"))
+           _ridge(2, 16, 1.0, 1.0, 0.005, c), 100,
+           _init(2.0, 1.0, c, theta="fan", fan_bias=0.5), Target("accuracy", 0.95, "test"))
+    c = C["and"]
+    binary("and", "AND: round(x1) and round(x2)", D.and_rule, [0.0, 0.0], [1.0, 1.0], 30, 1.0,
+           _ridge(2, 12, 2.0, 1.0, 0.02, c), 30, _init(2.0, 0.3, c),
+           Target("accuracy", 0.97, "test"))
+    c = C["or"]
+    binary("or", "OR: round(x1) or round(x2)", D.or_rule, [0.0, 0.0], [1.0, 1.0], 30, 1.0,
+           _ridge(2, 12, 2.0, 2.0, 0.04, c), 30, _init(1.0, 1.0, c),
+           Target("accuracy", 0.97, "test"))
+    c = C["rings"]
     binary("rings", "concentric rings: 0 for r ≤ 0.45, 1 for r ≥ 0.5",
            D.rings_rule, [-1.0, -1.0], [1.0, 1.0], 200, 1.0,
-           _ridge(2, 16, alpha=1.0, T=2.0, eta=0.01), 100,
-           InitConfig(scale=2.0, w_scale=1.0), Target("accuracy", 0.95, "test"),
-           reject=D.rings_gap, grid_rule=D.rings_grid_rule,
+           _ridge(2, 16, 1.0, 2.0, 0.01, c), 100, _init(2.0, 1.0, c),
+           Target("accuracy", 0.95, "test"), reject=D.rings_gap, grid_rule=D.rings_grid_rule,
            extra="; points with 0.45 < r < 0.5 are redrawn (train/val); the outer class is the "
                  "whole square outside r = 0.5 (corners included); grid points in the gap are "
                  "labelled by r ≥ 0.475")
 
     # ---------------------------------------------------------------- Iris
+    c = C["iris"]
     tasks.append(Task(
         name="iris", description="Iris (scikit-learn, bundled): 4 features, 3 classes (SPEC §6)",
         kind="classification",
-        model_spec=_ridge(4, 8, alpha=1.0, T=1.0, eta=0.02, m=3),
+        model_spec=_ridge(4, 12, 4.0, 2.0, 0.005, c, m=3),
         epochs=40,
-        init=InitConfig(scale=0.5, w_scale=1.0),
+        init=_init(2.0, 0.3, c),
         target=Target("accuracy", 0.93, "test"),
         decision="argmax",
-        generator=partial(D.iris_data, "iris"),
+        generator=partial(D.iris_data, "iris", scale_to=2.0),
         data_notes="stratified split 25/10/15 per class → 75 train / 30 val / 45 test; features "
-                   "standardised with the training mean and sd; one-hot targets, decision argmax",
+                   "standardised with the training mean and sd, times 2; one-hot targets, "
+                   "decision argmax",
     ))
     return {t.name: t for t in tasks}
 

@@ -10,7 +10,9 @@ the training layer uses), seed 0 for data, initial parameters and order, the ide
 training layer's ideal tolerances). The table reports val and test ½MSE / accuracy, whether the
 issue's target is met, the number of SGD steps and the wall time (compile included), plus κ: the
 largest √(α|s|)·T over the training inputs at the end, s = Θu + h the drive of a hidden unit
-(κ measures how saturated the quadratic units are; tanh(κ)/κ is the slope ratio at the worst unit).
+(κ measures how saturated the quadratic units are; tanh(κ)/κ is the slope ratio at the worst unit;
+it is invariant under the chemical scale c). The model column shows the spec's own α, T, η, i.e.
+after the chemical scale c (docs/tasks.md).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import numpy as np
 
 from .. import ideal
 from ._dataset import epoch_order
-from ._registry import TASKS, get_task
+from ._registry import SCALE, TASKS, get_task
 from .metrics import evaluate
 
 __all__ = ["run_task", "main"]
@@ -100,7 +102,9 @@ def main(argv=None) -> int:
     for n in names:
         r = run_task(n, a.seed, a.epochs)
         s = get_task(n).model_spec
-        model = (f"{s.nonlinearity}, n={s.n}, α={s.alpha:g}, T={s.T:g}, η={s.learning_rate:g}")
+        c = SCALE.get(n)
+        model = (f"{s.nonlinearity}, n={s.n}, α={s.alpha:g}, T={s.T:g}, η={s.learning_rate:g}"
+                 + (f", c={c:g}" if c is not None else ""))
         print(f"| {n} | {model} | {r['epochs']} | {r['steps']} | {_fmt(r['val'])} | "
               f"{_fmt(r['test'])} | {r['target']} | {'yes' if r['met'] else 'NO'} | "
               f"{r['kappa']:.2f} | {r['wall_s']:.1f} |", flush=True)
