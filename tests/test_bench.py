@@ -61,11 +61,17 @@ def test_quick_bench_json_fields(quick_results):
 
     names = {t["name"] for t in res["targets"]}
     assert "feedforward_vs_scipy[xor]" in names and "step_time_growth" in names
-    tr = b["training"]
+    (tr,) = b["training"]["runs"]
+    assert tr["circuit"] == "xor" and tr["annihilation"] == 100.0
     assert tr["single"]["epochs"] == 1 and tr["single"]["samples"] >= 100
     assert tr["replicates"]["replicates"] == 2 and "per_epoch" in tr["ratios"]
     assert tr["spec"]["gradient"] == "first-order" and tr["spec"]["alpha"] == 0.15
-    assert {"xor_training_wall", "replicates_cost"} <= names
+    assert tr["spec"]["rates"]["annihilation"] == 100.0
+    t = tr["single"]["timings"]
+    # the parts of the wall time add up (nothing hidden in between)
+    assert abs(t["setup"] + t["compile"] + t["train"] + t["evaluate"] - t["total"]) \
+        <= 0.05 * t["total"] + 0.05
+    assert {"xor_training_wall[xor]", "replicates_cost[xor]"} <= names
     assert "Feedforward phase of xor" in text and "Targets" in text
 
 

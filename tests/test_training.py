@@ -130,6 +130,22 @@ def test_training_is_reproducible():
     assert not np.array_equal(a.history["train_loss"], c.history["train_loss"])
 
 
+def test_eval_every_thins_the_history_not_the_training():
+    every = train(_quick(epochs=3))
+    sparse = train(_quick(epochs=3, eval_every=2))
+    h, g = sparse.history, every.history
+    # evaluated before training, after epoch 2 (a multiple of 2) and after the last epoch
+    assert np.all(np.isfinite(h["val_loss"][0, [0, 2, 3]])) and np.isnan(h["val_loss"][0, 1])
+    np.testing.assert_array_equal(h["val_loss"][0, [0, 2, 3]], g["val_loss"][0, [0, 2, 3]])
+    np.testing.assert_array_equal(h["running_loss"], g["running_loss"])   # same chemistry
+    np.testing.assert_array_equal(sparse.params[0].theta, every.params[0].theta)
+    t = sparse.timings
+    assert abs(t["setup"] + t["compile"] + t["train"] + t["evaluate"] - t["total"]) \
+        <= 0.05 * t["total"] + 0.05
+    with pytest.raises(SpecError, match="eval_every"):
+        TrainConfig(task="xor", eval_every=-1)
+
+
 def test_chemical_and_ideal_training_agree():
     chem = train(_quick(epochs=2, mode="chemical"))
     ideal = train(_quick(epochs=2, mode="ideal"))

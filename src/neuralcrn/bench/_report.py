@@ -122,28 +122,46 @@ def _floor(fl: dict) -> str:
     return text
 
 
-def _training(tr: dict) -> str:
-    s = tr["single"]
-    lines = [f"Chemical training, task {tr['task']} (two-phase, solver {tr['solver']['method']} "
-             f"rtol {tr['solver']['rtol']:g} atol {tr['solver']['atol']:g}, chemical test-grid "
-             f"evaluation off)"]
+def _training_rows(run: dict) -> list[list[str]]:
+    """Rows (label, samples × epochs, wall, setup, compile, epochs, evaluation, per epoch, per
+    step) of one circuit's training runs."""
     rows = []
-    for label, r in [("single", s)] + ([(f"replicates {tr['replicates']['replicates']}",
-                                         tr["replicates"])] if "replicates" in tr else []):
+    labels = [("single", "cold"), ("warm", "second run"), ("evaluated", "eval every epoch")]
+    if "replicates" in run:
+        labels.append(("replicates", f"--replicates {run['replicates']['replicates']}"))
+    for key, label in labels:
+        r = run.get(key)
+        if r is None:
+            continue
         t = r["timings"]
-        rows.append([label, f"{r['samples']} × {r['epochs']}", fmt_time(r["wall_s"]),
-                     fmt_time(t["setup"]), fmt_time(t["compile"]), fmt_time(t["train"]),
-                     fmt_time(t["evaluate"]), fmt_time(r["per_epoch_train_s"]),
-                     fmt_time(r["per_step_s"])])
+        rows.append([f"{run['circuit']} {label}", f"{r['samples']} × {r['epochs']}",
+                     fmt_time(r["wall_s"]), fmt_time(t["setup"]), fmt_time(t["compile"]),
+                     fmt_time(t["train"]), fmt_time(t["evaluate"]),
+                     fmt_time(r["per_epoch_train_s"]), fmt_time(r["per_step_s"])])
+    return rows
+
+
+def _final(run: dict) -> str:
+    m = run["single"].get("final_metrics") or {}
+    return ", ".join(f"{k} {v['mean']:.4g}" for k, v in m.items())
+
+
+def _training(tr: dict) -> str:
+    runs = tr["runs"]
+    s0 = runs[0]["solver"]
+    lines = [f"Chemical training of the paper's XOR model (task xor data, two-phase, solver "
+             f"{s0['method']} rtol {s0['rtol']:g} atol {s0['atol']:g}; chemical test-grid "
+             f"evaluation off)"]
+    rows = [r for run in runs for r in _training_rows(run)]
     lines.append(_table(["run", "samples × epochs", "wall", "setup", "compile", "epochs",
                          "evaluation", "per epoch", "per step"], rows))
-    if "ratios" in tr:
-        lines.append("replicates / single: " + ", ".join(
-            f"{k.replace('_', ' ')} {v:.2f}×" for k, v in tr["ratios"].items() if v is not None))
-    m = s.get("final_metrics") or {}
-    if m:
-        lines.append("single run final metrics: " + ", ".join(
-            f"{k} {v['mean']:.4g}" for k, v in m.items()))
+    for run in runs:
+        if "ratios" in run:
+            lines.append(f"{run['circuit']} replicates / single: " + ", ".join(
+                f"{k.replace('_', ' ')} {v:.2f}×" for k, v in run["ratios"].items()
+                if v is not None))
+        lines.append(f"{run['circuit']} (k_ann = {run['annihilation']:g}) final metrics: "
+                     + _final(run))
     return "\n".join(lines)
 
 
@@ -227,20 +245,20 @@ def format_markdown(results: dict) -> str:
                      + _md(["d", "species", "reactions", "solver steps ff/fb", "per step",
                             "per solver step"], rows))
     if "training" in b:
-        tr = b["training"]
-        s = tr["single"]
-        rows = [["single", f"{s['samples']} × {s['epochs']}", fmt_time(s["wall_s"]),
-                 fmt_time(s["timings"]["compile"]), fmt_time(s["per_epoch_train_s"]),
-                 fmt_time(s["per_step_s"])]]
-        if "replicates" in tr:
-            q = tr["replicates"]
-            rows.append([f"--replicates {q['replicates']}", f"{q['samples']} × {q['epochs']}",
-                         fmt_time(q["wall_s"]), fmt_time(q["timings"]["compile"]),
-                         fmt_time(q["per_epoch_train_s"]), fmt_time(q["per_step_s"])])
-        parts.append("Chemical training of XOR (train() wall includes setup, compilation and "
-                     "per-epoch evaluation)\n\n"
-                     + _md(["run", "samples × epochs", "wall", "compile", "per epoch",
-                            "per step"], rows))
+        runs = b["training"]["runs"]
+        rows = [r[:3] + r[4:5] + r[5:6] + r[7:9] for run in runs for r in _training_rows(run)]
+        parts.append("Chemical training of the paper's XOR model (train() wall: setup, "
+                     "compilation, epochs and evaluation; cold = first run in the process)\n\n"
+                     + _md(["run", "samples × epochs", "wall", "compile", "epochs", "per epoch",
+                            "per step"], rows)
+                     + "\n\n" + "\n".join(
+                         f"* {run['circuit']} (k_ann = {run['annihilation']:g}): "
+                         + _final(run)
+                         + ("; replicates / single: " + ", ".join(
+                             f"{k.replace('_', ' ')} {v:.2f}×"
+                             for k, v in run["ratios"].items() if v is not None)
+                            if "ratios" in run else "")
+                         for run in runs))
     if "floor" in b:
         rows = [[f"{c['circuit']} {c['phase']}", str(c["num_steps"]), str(c["rhs_evaluations"]),
                  fmt_time(c["rhs_cost"]["per_eval_s"]), fmt_time(c["floor_s"]),

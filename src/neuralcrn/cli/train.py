@@ -80,11 +80,13 @@ def _summary_lines(result) -> list[str]:
 @click.option("--atol", type=float, help="Chemical ODE absolute tolerance [1e-7].")
 @click.option("--no-chemical-eval", is_flag=True,
               help="Skip the evaluation of the test set by the chemical forward pass.")
+@click.option("--eval-every", type=click.IntRange(0, None),
+              help="Evaluate train/val losses every N epochs (0: only at the end) [1].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 @fail_cleanly
 def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrite, config_path,
-              learning_rate, k_ann, method, rtol, atol, no_chemical_eval, quiet):
+              learning_rate, k_ann, method, rtol, atol, no_chemical_eval, eval_every, quiet):
     """Train TASK (e.g. xor, rings, and, or, iris, ...) by online SGD, one sample per step, and
     write a run folder: config.json, model.json, history.csv, parameters.csv, metrics.json,
     circuit.crn and PNG plots.
@@ -118,9 +120,11 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
     if changes:
         solver = dataclasses.replace(solver, **changes)
     cfg = cfg.replace(solver=solver, chemical_eval=cfg.chemical_eval and not no_chemical_eval)
+    if eval_every is not None:
+        cfg = cfg.replace(eval_every=eval_every)
     if learning_rate is not None or k_ann is not None:
-        from ..training._tasks import load_task, task_spec
-        spec = cfg.spec or task_spec(load_task(cfg.task))
+        from ..tasks import get_task
+        spec = cfg.spec or get_task(cfg.task).model_spec
         if learning_rate is not None:
             spec = spec.replace(learning_rate=learning_rate)
         if k_ann is not None:

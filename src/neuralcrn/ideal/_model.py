@@ -278,10 +278,17 @@ def validate_params(spec: ModelSpec, params) -> Params:
     return Params(**out)
 
 
-def _as_key(key):
-    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-        return jax.random.PRNGKey(int(key))
-    return key
+@functools.partial(jax.jit, static_argnames=("theta_shape", "n", "m"))
+def _standard_normals(key, theta_shape: tuple, n: int, m: int):
+    """The three N(0, 1) draws of :func:`init_params` (for Θ, h, W) in one compiled call: the
+    numbers of ``jax.random.normal`` on ``jax.random.split(key, 3)``, without the dozen small XLA
+    compilations of eager ``jax.random`` calls (≈ 2 s per process). ``key``: an integer seed
+    (``jax.random.PRNGKey(seed)``) or a PRNG key."""
+    if jnp.issubdtype(jnp.asarray(key).dtype, jnp.integer) and jnp.ndim(key) == 0:
+        key = jax.random.PRNGKey(key)
+    k1, k2, k3 = jax.random.split(key, 3)
+    return (jax.random.normal(k1, theta_shape, dtype=_F), jax.random.normal(k2, (n,), dtype=_F),
+            jax.random.normal(k3, (m, n), dtype=_F))
 
 
 def init_params(spec: ModelSpec, key=0, scale: float = 1.0, *, h_scale: float = 0.0,
@@ -304,17 +311,17 @@ def init_params(spec: ModelSpec, key=0, scale: float = 1.0, *, h_scale: float = 
     """
     if not (np.isfinite(scale) and scale >= 0 and np.isfinite(h_scale) and h_scale >= 0):
         raise SpecError(f"scale and h_scale must be finite and ≥ 0, got {scale!r}, {h_scale!r}")
-    k1, k2, k3 = jax.random.split(_as_key(key), 3)
-    n, m = spec.n, spec.outputs
-    theta = jnp.where(theta_mask(spec) > 0,
-                      scale * jax.random.normal(k1, spec.theta_shape, dtype=_F), 0.0)
-    h = h_scale * jax.random.normal(k2, (n,), dtype=_F)
-    if readout == "ones":
-        W = jnp.ones((m, n), dtype=_F)
-    elif readout == "mean":
-        W = jnp.full((m, n), 1.0 / n, dtype=_F)
-    elif readout == "random":
-        W = jax.random.normal(k3, (m, n), dtype=_F) / np.sqrt(n)
-    else:
+    if readout not in ("ones", "mean", "random"):
         raise SpecError(f"readout must be 'ones', 'mean' or 'random', got {readout!r}")
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        key = np.int64(key)
+    n, m = spec.n, spec.outputs
+    g_theta, g_h, g_W = (np.asarray(a) for a in _standard_normals(
+        key, tuple(spec.theta_shape), n, m))
+    theta = np.where(np.asarray(theta_mask(spec)) > 0, scale * g_theta, 0.0)
+    h = h_scale * g_h
+    W = {"ones": lambda: np.ones((m, n)), "mean": lambda: np.full((m, n), 1.0 / n),
+         # the eager JAX division of the original code (XLA's differs from numpy's by 1 ulp)
+         "random": lambda: np.asarray(jnp.asarray(g_W) / np.sqrt(n))}[readout]()
+    theta, h, W = (jnp.asarray(v, dtype=_F) for v in (theta, h, W))
     return Params(theta, h, W)

@@ -16,11 +16,16 @@ __all__ = ["plot_loss_curves", "plot_decision_regions", "plot_predicted_vs_targe
 
 
 def _band(ax, x, v, color, label, ls="-"):
-    """Mean line (and min–max band when v has several rows)."""
+    """Mean line (and min–max band when v has several rows); columns that are NaN in every row
+    (epochs that were not evaluated) are skipped, not drawn as gaps."""
     v = np.atleast_2d(np.asarray(v, dtype=float))
+    keep = np.any(np.isfinite(v), axis=0)
+    x, v = np.asarray(x)[keep], v[:, keep]
+    if x.size == 0:
+        return
     mean = np.nanmean(v, axis=0)
-    ax.plot(x, mean, ls, color=color, lw=2, label=label + (f" (mean of {v.shape[0]}, band "
-                                                           f"min–max)" if v.shape[0] > 1 else ""))
+    ax.plot(x, mean, ls, color=color, lw=2, marker="o" if x.size < 3 else None,
+            label=label + (f" (mean of {v.shape[0]}, band min–max)" if v.shape[0] > 1 else ""))
     if v.shape[0] > 1:
         ax.fill_between(x, np.nanmin(v, axis=0), np.nanmax(v, axis=0), color=color, alpha=0.2,
                         lw=0)

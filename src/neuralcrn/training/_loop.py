@@ -33,7 +33,7 @@ from ..errors import SimulationError, SpecError
 from ..ideal.spec import ModelSpec, Params
 from ._chemical import (SCHEDULE_NAMES, ChemicalSetup, CompiledEpoch, CompiledPredictor,
                         SolverSettings, chemical_setup)
-from . import _tasks
+from ..tasks import epoch_order, get_task
 
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate_params", "MODES"]
 
@@ -59,6 +59,10 @@ class TrainConfig:
     solver:      ODE settings of chemical training (:class:`SolverSettings`).
     ideal_rtol, ideal_atol: tolerances of the ideal solves (ideal training and all evaluation).
     chemical_eval: in chemical mode, also evaluate the test set with the chemical forward pass.
+    eval_every:  evaluate the train and validation losses (ideal predictor on the parameters
+                 read from the species) after every ``eval_every``-th epoch and after the last;
+                 0 → only before training and after the last epoch (the other rows of the
+                 history hold NaN; the running loss is always recorded).
     """
 
     task: str
@@ -72,6 +76,7 @@ class TrainConfig:
     ideal_rtol: float = 1e-8
     ideal_atol: float = 1e-10
     chemical_eval: bool = True
+    eval_every: int = 1
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -79,7 +84,7 @@ class TrainConfig:
         if self.schedule not in SCHEDULE_NAMES:
             raise SpecError(f"unknown schedule {self.schedule!r}; choose one of "
                             f"{', '.join(SCHEDULE_NAMES)}")
-        for name, lo in (("seed", 0), ("replicates", 1)):
+        for name, lo in (("seed", 0), ("replicates", 1), ("eval_every", 0)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
                 raise SpecError(f"{name} must be an integer ≥ {lo}, got {v!r}")
@@ -187,7 +192,7 @@ def evaluate_params(spec: ModelSpec, params: Params, dataset, splits=("train", "
 
 # ------------------------------------------------------------------ the loop
 def _orders(seeds, epoch, n):
-    return np.stack([np.asarray(_tasks.sample_order(int(s), epoch, n)) for s in seeds])
+    return np.stack([np.asarray(epoch_order(int(s), epoch, n)) for s in seeds])
 
 
 def _check_finite(state, losses, epoch, seeds):
@@ -222,16 +227,16 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
 
     Timings (``result.timings``, seconds of wall time; ``setup + compile + train + evaluate +
     chemical_eval ≈ total``): ``setup`` (task, data, circuit, initial parameters), ``compile``
-    (waiting for the XLA compilation of the epoch — it runs in a thread while the setup finishes —
-    and, at the end, for anything still compiling), ``train`` (from the start of the first epoch
-    to the end of the last), ``evaluate`` (evaluation not hidden behind the chemistry),
-    ``chemical_eval`` (chemical forward on the test set). Informational: ``compile_epoch``,
-    ``compile_predictor``, ``compile_chemical_predictor`` (durations of each compilation in its
-    own thread). In ideal mode ``compile`` is the first epoch (the ideal step compiles then).
+    (the XLA compilation of the epoch, after the setup, and, at the end, waiting for anything
+    still compiling), ``train`` (the epochs), ``evaluate`` (the ideal-predictor losses after the
+    epochs chosen by ``eval_every`` and the final metrics), ``chemical_eval`` (chemical forward on
+    the test set). Informational: ``compile_epoch``, ``compile_predictor``,
+    ``compile_chemical_predictor`` (durations of each compilation). In ideal mode ``compile`` is
+    the first epoch (the ideal step compiles then).
 
-    Chemical mode keeps the chemistry busy: epoch e+1 is dispatched before epoch e is evaluated,
-    and the ideal predictor used for evaluation is compiled in a background thread while the
-    first epochs run (their evaluation waits for it; results are identical).
+    In chemical mode epoch e+1 is dispatched before epoch e is read and evaluated, and the ideal
+    predictor used for evaluation compiles in a background thread while the first epochs run
+    (their evaluation waits for it; results are identical).
 
     Raises
     ------
@@ -243,10 +248,10 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
     t_start = time.perf_counter()
     timings = {"setup": 0.0, "compile": 0.0, "train": 0.0, "evaluate": 0.0,
                "chemical_eval": 0.0, "compile_epoch": 0.0, "compile_predictor": 0.0}
-    task = _tasks.load_task(config.task)
-    spec = config.spec if config.spec is not None else _tasks.task_spec(task)
-    epochs = config.epochs if config.epochs is not None else _tasks.task_epochs(task)
-    dataset = _tasks.task_dataset(task, config.seed)
+    task = get_task(config.task)
+    spec = config.spec if config.spec is not None else task.model_spec
+    epochs = config.epochs if config.epochs is not None else task.epochs
+    dataset = task.make_data(config.seed)
     if dataset.d != spec.inputs or dataset.m != spec.outputs:
         raise SpecError(f"model has {spec.inputs} inputs / {spec.outputs} outputs but task "
                         f"{config.task!r} has {dataset.d} / {dataset.m}")
@@ -274,7 +279,7 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
             "running_loss": np.full((K, epochs + 1), np.nan)}
     queue: list = []          # (epoch, params) waiting for evaluation
 
-    def evaluate_queue(hidden: bool):
+    def evaluate_queue():
         t0 = time.perf_counter()
         for e, plist in queue:
             for k, p in enumerate(plist):
@@ -284,26 +289,26 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
                 if hist["val_accuracy"] is not None:
                     hist["val_accuracy"][k, e] = r["val"]["accuracy"]
         queue.clear()
-        if not hidden:
-            timings["evaluate"] += time.perf_counter() - t0
+        timings["evaluate"] += time.perf_counter() - t0
 
     pool = ThreadPoolExecutor(max_workers=2)
     bar = None
     try:
         # ------------------------------------------------------------ compile while setting up
+        # (XLA compiles without holding the GIL: the epoch and the initial parameters' random
+        # draws compile on the two cores at once)
         t_par = time.perf_counter()
         fut_epoch = (pool.submit(CompiledEpoch, setup, N, K if K > 1 else None, config.solver)
                      if chemical else None)
         if not chemical:
             fut_pred = pool.submit(_warm_predictor, spec, solver)
-        t_main = time.perf_counter()
-        params = [Params(*(np.asarray(v, dtype=float) for v in _tasks.task_init(task, spec, s)))
+        params = [Params(*(np.asarray(v, dtype=float) for v in task.init_params(s, spec=spec)))
                   for s in seeds]
         state = np.stack([setup.initial_state(p) for p in params]) if chemical else None
-        t_main = time.perf_counter() - t_main
-        timings["setup"] = (t_par - t_start) + t_main
+        t_main = time.perf_counter()
+        timings["setup"] = t_main - t_start
         compiled = fut_epoch.result() if chemical else None
-        timings["compile"] = time.perf_counter() - t_par - t_main
+        timings["compile"] = time.perf_counter() - t_main
         if chemical:
             timings["compile_epoch"] = compiled.compile_seconds
             # compiled on the other core while the first epochs run
@@ -339,7 +344,9 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
                 pending = dispatch(e + 1, s_dev) if not last else None
                 s_new, losses = np.asarray(s_dev), np.asarray(l_dev)   # waits for epoch e
                 if last:
-                    timings["train"] = time.perf_counter() - t_loop
+                    # evaluation of earlier epochs ran in between (serialised with the
+                    # chemistry on the CPU device): it is counted under "evaluate"
+                    timings["train"] = time.perf_counter() - t_loop - timings["evaluate"]
                 _check_finite(s_new, losses, e, seeds)
                 state = s_new
                 params = [setup.read_params(s) for s in state]
@@ -356,10 +363,11 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
             hist["running_loss"][:, e + 1] = losses.mean(axis=1)
             for k in range(K):
                 param_hist[k].append(params[k])
-            queue.append((e + 1, params))
-            if fut_pred.done() and not last:
+            if last or (config.eval_every and (e + 1) % config.eval_every == 0):
+                queue.append((e + 1, params))
+            if fut_pred.done() and not last and queue:
                 fut_pred.result()
-                evaluate_queue(hidden=chemical)     # runs while epoch e+1 is simulated
+                evaluate_queue()     # epoch e+1 is already queued behind it
             msg = {"loss": f"{hist['running_loss'][:, e + 1].mean():.4g}"}
             if np.isfinite(hist["val_loss"][0, e + 1]):
                 msg["val"] = f"{hist['val_loss'][:, e + 1].mean():.4g}"
@@ -378,7 +386,7 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
         t0 = time.perf_counter()
         timings["compile_predictor"] = fut_pred.result()
         timings["compile"] += time.perf_counter() - t0
-        evaluate_queue(hidden=False)
+        evaluate_queue()
         t0 = time.perf_counter()
         metrics = [evaluate_params(spec, p, dataset, ("train", "val", "test"), solver)
                    for p in params]
