@@ -175,6 +175,17 @@ def test_bad_configurations():
         train(TrainConfig(task="xor", epochs=1, spec=_spec(gradient="exact")))
     with pytest.raises(SpecError):
         TrainConfig(task="xor", replicates=0)
+    with pytest.raises(SpecError, match="init"):
+        TrainConfig(task="xor", init={"scale": 1.0, "shape": "fan"})
+
+
+def test_init_override_gives_the_papers_initialisation():
+    from neuralcrn.ideal import init_params
+    r = train(_quick(epochs=0, mode="ideal", init={"scale": 1.0, "readout": "ones"}))
+    want = init_params(r.spec, 0, 1.0, readout="ones")
+    for got, w in zip(r.param_history[0][0], want):
+        np.testing.assert_array_equal(got, np.asarray(w))
+    assert np.all(r.params[0].W == 1.0)
 
 
 def test_stacked_step_is_the_compiler_step():

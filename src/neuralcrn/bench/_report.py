@@ -134,6 +134,8 @@ def _training_rows(run: dict) -> list[list[str]]:
         if r is None:
             continue
         t = r["timings"]
+        if key == "single" and not t.get("compile_epoch"):
+            label = "first run (same shapes: epoch already compiled)"
         rows.append([f"{run['circuit']} {label}", f"{r['samples']} × {r['epochs']}",
                      fmt_time(r["wall_s"]), fmt_time(t["setup"]), fmt_time(t["compile"]),
                      fmt_time(t["train"]), fmt_time(t["evaluate"]),

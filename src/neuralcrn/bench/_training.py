@@ -11,10 +11,12 @@ is one circuit (the paper's 100 and neuralcrn's default 1e4; see
 
 Per circuit:
 
-* ``single``: one cold run (the first training of this shape in the process) with evaluation only
+* ``single``: the first run of this circuit with evaluation only
   before and after training (``eval_every=0``): the wall time of the whole ``train()`` call and its
   own breakdown — ``setup`` (circuit, initial parameters), ``compile`` (XLA compilation of the
-  epoch), ``train`` (the E compiled epochs), ``evaluate`` (ideal-model metrics).
+  epoch), ``train`` (the E compiled epochs), ``evaluate`` (ideal-model metrics). It is cold for
+  the first circuit; circuits of the same shapes (the XOR model at another rate constant) reuse
+  the compiled epoch (``timings["compile_epoch"] == 0``).
 * ``warm``: the same run again in the same process: the compiled epoch is reused (no
   recompilation between runs of the same shape).
 * ``evaluated``: the same run with the train/validation losses evaluated after every epoch (what

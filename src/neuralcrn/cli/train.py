@@ -97,7 +97,7 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
     import dataclasses
 
     from ..errors import DataError
-    from ..training import SolverSettings, TrainConfig, check_out_dir, read_config, train, \
+    from ..training import TrainConfig, check_out_dir, read_config, train, \
         write_run
 
     src = click.core.ParameterSource

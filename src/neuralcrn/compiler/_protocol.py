@@ -27,6 +27,7 @@ from ..errors import DataError, SimulationError, SpecError
 from ..ideal.spec import Params
 from ..kinetics import MassActionStructure, compile_network, solve_final
 from ._modules import NeuralCRN
+from ._species import SpeciesMap
 
 __all__ = ["SCHEDULES", "StepProgram", "step_program", "load_sample", "run_step",
            "ChemicalStepResult", "chemical_gradient", "chemical_step", "DEFAULT_METHOD",
@@ -96,19 +97,29 @@ def step_program(circuit: NeuralCRN, schedule: str = "modular") -> StepProgram:
     if schedule == "two-phase":
         from ._two_phase import two_phase_program
         return two_phase_program(circuit)
+    return program_from_phases(
+        circuit, circuit.species_map,
+        np.stack([circuit.phase_rate_constants(*ph) for ph in phases]),
+        [max(circuit.duration(n) for n in ph) for ph in phases])
+
+
+def program_from_phases(circuit: NeuralCRN, smap: SpeciesMap, rate_constants, durations,
+                        transient_species=None) -> StepProgram:
+    """Assemble a :class:`StepProgram` from a circuit's network and species map and the rate
+    constants ``(P, R)`` and durations ``(P,)`` of its P phases; ``transient_species`` (default
+    ``smap.transient_species``) are washed out before every step."""
     arrays = compile_network(circuit.network)
-    smap = circuit.species_map
     idx = {s: i for i, s in enumerate(circuit.species)}
     keep = np.ones(len(idx))
-    for s in smap.transient_species:
+    for s in (smap.transient_species if transient_species is None else transient_species):
         keep[idx[s]] = 0.0
     ints = lambda names: jnp.asarray([idx[s] for s in names], dtype=jnp.int32)  # noqa: E731
     z0 = smap.z[:smap.n_u] if smap.z0_is_u else ()
     u_const = [s * v for s, v in zip(smap.u_sign[smap.d:], smap.u_value[smap.d:])]
     return StepProgram(
         structure=MassActionStructure(*(jnp.asarray(a) for a in arrays.structure())),
-        rate_constants=jnp.asarray(np.stack([circuit.phase_rate_constants(*ph) for ph in phases])),
-        durations=jnp.asarray([max(circuit.duration(n) for n in ph) for ph in phases]),
+        rate_constants=jnp.asarray(np.asarray(rate_constants, dtype=float)),
+        durations=jnp.asarray(np.asarray(durations, dtype=float)),
         keep=jnp.asarray(keep),
         x_plus=ints([r.plus for r in smap.x]), x_minus=ints([r.minus for r in smap.x]),
         y_plus=ints([r.plus for r in smap.y]), y_minus=ints([r.minus for r in smap.y]),

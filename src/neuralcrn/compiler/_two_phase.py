@@ -48,13 +48,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import jax.numpy as jnp
 
 from ..chemistry.dualrail import DualRail, rails_of
 from ..chemistry.network import Reaction, ReactionNetwork
 from ..errors import DataError, SimulationError, SpecError
 from ..ideal.spec import ModelSpec, Params
-from ..kinetics import MassActionStructure, compile_network
 from ._modules import (NeuralCRN, _annihilate, _copy, _initial_params,
                        _product, _support, feedforward_module)
 from ._species import SpeciesMap, build_species_map
@@ -244,33 +242,16 @@ def two_phase_program(circuit: NeuralCRN):
     :func:`~neuralcrn.compiler.compile_circuit`), whose spec and parameters are then recompiled
     into the two-phase circuit. Use with :func:`~neuralcrn.compiler.run_step` like any program.
     """
-    from ._protocol import StepProgram
+    from ._protocol import program_from_phases
 
     if not isinstance(circuit, NeuralCRN):
         raise SpecError(f"expected a NeuralCRN, got {type(circuit).__name__}")
     if not _is_two_phase(circuit):
         circuit = compile_two_phase(circuit.spec, circuit.params)
     tp = two_phase_species(circuit.spec)
-    smap = tp.smap
-    arrays = compile_network(circuit.network)
-    idx = {s: i for i, s in enumerate(circuit.species)}
-    keep = np.ones(len(idx))
-    for s in tp.transient_species:
-        keep[idx[s]] = 0.0
-    ints = lambda names: jnp.asarray([idx[s] for s in names], dtype=jnp.int32)  # noqa: E731
-    z0 = smap.z[:smap.n_u] if smap.z0_is_u else ()
-    u_const = [s * v for s, v in zip(smap.u_sign[smap.d:], smap.u_value[smap.d:])]
-    return StepProgram(
-        structure=MassActionStructure(*(jnp.asarray(a) for a in arrays.structure())),
-        rate_constants=jnp.asarray(np.stack([circuit.phase_rate_constants(n)
-                                             for n in TWO_PHASE_MODULES])),
-        durations=jnp.asarray([circuit.duration(n) for n in TWO_PHASE_MODULES]),
-        keep=jnp.asarray(keep),
-        x_plus=ints([r.plus for r in smap.x]), x_minus=ints([r.minus for r in smap.x]),
-        y_plus=ints([r.plus for r in smap.y]), y_minus=ints([r.minus for r in smap.y]),
-        z0_plus=ints([r.plus for r in z0]), z0_minus=ints([r.minus for r in z0]),
-        u_const=jnp.asarray(u_const, dtype=jnp.float64).reshape(-1),
-    )
+    return program_from_phases(
+        circuit, tp.smap, np.stack([circuit.phase_rate_constants(n) for n in TWO_PHASE_MODULES]),
+        [circuit.duration(n) for n in TWO_PHASE_MODULES], tp.transient_species)
 
 
 def readout_matrix(circuit: NeuralCRN) -> np.ndarray:

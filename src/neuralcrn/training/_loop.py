@@ -43,6 +43,18 @@ EVAL_CHUNK = 256
 """Evaluation batches are padded to this many rows so one compiled predictor serves all splits."""
 
 
+INIT_KEYS = {"scale", "h_scale", "readout"}
+
+
+def _initial_params(config, task, spec: ModelSpec, seed: int) -> Params:
+    if config.init is None:
+        p = task.init_params(seed, spec=spec)
+    else:
+        from ..ideal import init_params
+        p = init_params(spec, seed, **config.init)
+    return Params(*(np.asarray(v, dtype=float) for v in p))
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a training run (``config.json`` of a run folder).
@@ -59,6 +71,9 @@ class TrainConfig:
     solver:      ODE settings of chemical training (:class:`SolverSettings`).
     ideal_rtol, ideal_atol: tolerances of the ideal solves (ideal training and all evaluation).
     chemical_eval: in chemical mode, also evaluate the test set with the chemical forward pass.
+    init:        ``None`` → the task's initialisation; else keyword arguments of
+                 :func:`neuralcrn.ideal.init_params` (``scale``, ``h_scale``, ``readout``), e.g.
+                 ``{"scale": 1.0, "readout": "ones"}`` for the paper's Θ ~ N(0, 1), h = 0, W = 1.
     eval_every:  evaluate the train and validation losses (ideal predictor on the parameters
                  read from the species) after every ``eval_every``-th epoch and after the last;
                  0 → only before training and after the last epoch (the other rows of the
@@ -76,6 +91,7 @@ class TrainConfig:
     ideal_rtol: float = 1e-8
     ideal_atol: float = 1e-10
     chemical_eval: bool = True
+    init: dict | None = None
     eval_every: int = 1
 
     def __post_init__(self):
@@ -96,6 +112,11 @@ class TrainConfig:
             raise SpecError(f"spec must be a ModelSpec, got {type(self.spec).__name__}")
         if isinstance(self.solver, dict):
             object.__setattr__(self, "solver", SolverSettings(**self.solver))
+        if self.init is not None:
+            if not isinstance(self.init, dict) or set(self.init) - INIT_KEYS:
+                raise SpecError(f"init must be a dict with keys among {sorted(INIT_KEYS)}, got "
+                                f"{self.init!r}")
+            object.__setattr__(self, "init", dict(self.init))
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -228,9 +249,10 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
     Timings (``result.timings``, seconds of wall time; ``setup + compile + train + evaluate +
     chemical_eval ≈ total``): ``setup`` (task, data, circuit, initial parameters), ``compile``
     (the XLA compilation of the epoch, after the setup, and, at the end, waiting for anything
-    still compiling), ``train`` (the epochs), ``evaluate`` (the ideal-predictor losses after the
-    epochs chosen by ``eval_every`` and the final metrics), ``chemical_eval`` (chemical forward on
-    the test set). Informational: ``compile_epoch``, ``compile_predictor``,
+    still compiling), ``train`` (the epochs; in chemical mode including the evaluation between
+    epochs, which runs while the next epoch is simulated), ``evaluate`` (evaluation not overlapped
+    with the chemistry: the final metrics; in ideal mode all of it), ``chemical_eval`` (chemical
+    forward on the test set). Informational: ``compile_epoch``, ``compile_predictor``,
     ``compile_chemical_predictor`` (durations of each compilation). In ideal mode ``compile`` is
     the first epoch (the ideal step compiles then).
 
@@ -279,7 +301,7 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
             "running_loss": np.full((K, epochs + 1), np.nan)}
     queue: list = []          # (epoch, params) waiting for evaluation
 
-    def evaluate_queue():
+    def evaluate_queue(overlapped: bool):
         t0 = time.perf_counter()
         for e, plist in queue:
             for k, p in enumerate(plist):
@@ -289,7 +311,8 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
                 if hist["val_accuracy"] is not None:
                     hist["val_accuracy"][k, e] = r["val"]["accuracy"]
         queue.clear()
-        timings["evaluate"] += time.perf_counter() - t0
+        if not overlapped:
+            timings["evaluate"] += time.perf_counter() - t0
 
     pool = ThreadPoolExecutor(max_workers=2)
     bar = None
@@ -297,13 +320,11 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
         # ------------------------------------------------------------ compile while setting up
         # (XLA compiles without holding the GIL: the epoch and the initial parameters' random
         # draws compile on the two cores at once)
-        t_par = time.perf_counter()
         fut_epoch = (pool.submit(CompiledEpoch, setup, N, K if K > 1 else None, config.solver)
                      if chemical else None)
         if not chemical:
             fut_pred = pool.submit(_warm_predictor, spec, solver)
-        params = [Params(*(np.asarray(v, dtype=float) for v in task.init_params(s, spec=spec)))
-                  for s in seeds]
+        params = [_initial_params(config, task, spec, s) for s in seeds]
         state = np.stack([setup.initial_state(p) for p in params]) if chemical else None
         t_main = time.perf_counter()
         timings["setup"] = t_main - t_start
@@ -344,9 +365,7 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
                 pending = dispatch(e + 1, s_dev) if not last else None
                 s_new, losses = np.asarray(s_dev), np.asarray(l_dev)   # waits for epoch e
                 if last:
-                    # evaluation of earlier epochs ran in between (serialised with the
-                    # chemistry on the CPU device): it is counted under "evaluate"
-                    timings["train"] = time.perf_counter() - t_loop - timings["evaluate"]
+                    timings["train"] = time.perf_counter() - t_loop
                 _check_finite(s_new, losses, e, seeds)
                 state = s_new
                 params = [setup.read_params(s) for s in state]
@@ -367,7 +386,7 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
                 queue.append((e + 1, params))
             if fut_pred.done() and not last and queue:
                 fut_pred.result()
-                evaluate_queue()     # epoch e+1 is already queued behind it
+                evaluate_queue(overlapped=chemical)   # while epoch e+1 is simulated
             msg = {"loss": f"{hist['running_loss'][:, e + 1].mean():.4g}"}
             if np.isfinite(hist["val_loss"][0, e + 1]):
                 msg["val"] = f"{hist['val_loss'][:, e + 1].mean():.4g}"
@@ -386,7 +405,7 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
         t0 = time.perf_counter()
         timings["compile_predictor"] = fut_pred.result()
         timings["compile"] += time.perf_counter() - t0
-        evaluate_queue()
+        evaluate_queue(overlapped=False)
         t0 = time.perf_counter()
         metrics = [evaluate_params(spec, p, dataset, ("train", "val", "test"), solver)
                    for p in params]

@@ -86,17 +86,24 @@ class TrainedModel:
         return labels_from(Yhat, self.decision, self.threshold, self.spec.outputs)
 
 
-def load_model(path) -> TrainedModel:
-    """Read and validate a ``model.json`` (raises :class:`DataError` naming the problem)."""
-    path = Path(path)
+def read_format_json(path: Path, fmt: str, what: str) -> dict:
+    """The JSON object in ``path`` whose ``"format"`` is ``fmt``; DataError naming the file and
+    the problem otherwise (missing, not JSON, not an object of that format)."""
     try:
         d = json.loads(path.read_text())
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
-    except json.JSONDecodeError as e:
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DataError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(d, dict) or d.get("format") != MODEL_FORMAT:
-        raise DataError(f"{path}: not a {MODEL_FORMAT} file")
+    if not isinstance(d, dict) or d.get("format") != fmt:
+        raise DataError(f"{path}: not a {fmt} {what}")
+    return d
+
+
+def load_model(path) -> TrainedModel:
+    """Read and validate a ``model.json`` (raises :class:`DataError` naming the problem)."""
+    path = Path(path)
+    d = read_format_json(path, MODEL_FORMAT, "file")
     missing = [k for k in MODEL_KEYS if k not in d]
     if missing:
         raise DataError(f"{path}: missing key(s) {missing}")

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import DataError
 from ._loop import TrainConfig, TrainResult, predict_params
-from ._model_file import model_dict
+from ._model_file import model_dict, read_format_json
 
 __all__ = ["check_out_dir", "write_run", "read_config", "RUN_CONFIG_FORMAT", "param_names"]
 
@@ -147,14 +147,7 @@ def read_config(path) -> TrainConfig:
     path = Path(path)
     if path.is_dir():
         path = path / "config.json"
-    try:
-        d = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except json.JSONDecodeError as e:
-        raise DataError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(d, dict) or d.get("format") != RUN_CONFIG_FORMAT:
-        raise DataError(f"{path}: not a {RUN_CONFIG_FORMAT} configuration")
+    d = read_format_json(path, RUN_CONFIG_FORMAT, "configuration")
     import dataclasses
     names = {f.name for f in dataclasses.fields(TrainConfig)}
     try:
