@@ -151,3 +151,25 @@ def test_rerun_from_config_gives_the_same_numbers(run_dir, tmp_path):
     assert res.exit_code == 0, res.output
     assert (out / "history.csv").read_text() == (run_dir / "history.csv").read_text()
     assert (out / "model.json").read_text() == (run_dir / "model.json").read_text()
+
+
+@pytest.mark.slow
+def test_default_xor_run_meets_its_target_by_an_independent_evaluation(tmp_path):
+    """The README's main job (``neuralcrn train xor``, all defaults, ≈ 20 s): the trained
+    model.json, re-evaluated by the independent scipy program on the 40×40 grid, reaches the
+    target (≥ 95 %) and agrees with metrics.json within one percentage point."""
+    out = tmp_path / "xor"
+    res = CliRunner().invoke(main, ["train", "xor", "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    model = json.loads((out / "model.json").read_text())
+    g = np.linspace(0.0, 1.0, 40)
+    G1, G2 = np.meshgrid(g, g)
+    X = np.column_stack([G1.ravel(), G2.ravel()])
+    labels = ((X[:, 0] >= 0.5) ^ (X[:, 1] >= 0.5)).astype(int)
+    data = json.loads((out / "config.json").read_text())["data"]
+    Xm = (X - np.asarray(data["input_offset"])) / np.asarray(data["input_scale"])
+    acc = float(np.mean((_model_predict(model, Xm)[:, 0] > model["threshold"]) == labels))
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert acc >= 0.95
+    assert abs(acc - metrics["test"]["accuracy"]) <= 0.01
+    assert metrics["circuit"]["max_molecularity"] <= 2
