@@ -143,6 +143,11 @@ def _training_rows(run: dict) -> list[list[str]]:
     return rows
 
 
+def _ratios(run: dict) -> str:
+    return ", ".join(f"{k.replace('_', ' ')} {v:.2f}×" for k, v in run["ratios"].items()
+                     if v is not None)
+
+
 def _final(run: dict) -> str:
     m = run["single"].get("final_metrics") or {}
     return ", ".join(f"{k} {v['mean']:.4g}" for k, v in m.items())
@@ -159,9 +164,7 @@ def _training(tr: dict) -> str:
                          "evaluation", "per epoch", "per step"], rows))
     for run in runs:
         if "ratios" in run:
-            lines.append(f"{run['circuit']} replicates / single: " + ", ".join(
-                f"{k.replace('_', ' ')} {v:.2f}×" for k, v in run["ratios"].items()
-                if v is not None))
+            lines.append(f"{run['circuit']} replicates / single: " + _ratios(run))
         lines.append(f"{run['circuit']} (k_ann = {run['annihilation']:g}) final metrics: "
                      + _final(run))
     return "\n".join(lines)
@@ -256,10 +259,7 @@ def format_markdown(results: dict) -> str:
                      + "\n\n" + "\n".join(
                          f"* {run['circuit']} (k_ann = {run['annihilation']:g}): "
                          + _final(run)
-                         + ("; replicates / single: " + ", ".join(
-                             f"{k.replace('_', ' ')} {v:.2f}×"
-                             for k, v in run["ratios"].items() if v is not None)
-                            if "ratios" in run else "")
+                         + ("; replicates / single: " + _ratios(run) if "ratios" in run else "")
                          for run in runs))
     if "floor" in b:
         rows = [[f"{c['circuit']} {c['phase']}", str(c["num_steps"]), str(c["rhs_evaluations"]),
