@@ -177,6 +177,12 @@ def test_bad_configurations():
         TrainConfig(task="xor", replicates=0)
     with pytest.raises(SpecError, match="init"):
         TrainConfig(task="xor", init={"scale": 1.0, "shape": "fan"})
+    with pytest.raises(SpecError, match="init scale"):
+        TrainConfig(task="xor", init={"scale": "a"})
+    with pytest.raises(SpecError, match="init h_scale"):
+        TrainConfig(task="xor", init={"h_scale": -1.0})
+    with pytest.raises(SpecError, match="init readout"):
+        TrainConfig(task="xor", init={"readout": "zeros"})
 
 
 def test_init_override_gives_the_papers_initialisation():

@@ -153,6 +153,25 @@ def test_rerun_from_config_gives_the_same_numbers(run_dir, tmp_path):
     assert (out / "model.json").read_text() == (run_dir / "model.json").read_text()
 
 
+def test_sparse_evaluation_run_folder_and_rerun(tmp_path):
+    out = tmp_path / "sparse"
+    args = ["train", "xor", "--epochs", "3", "--eval-every", "2", "--out", str(out), "--quiet",
+            "--no-chemical-eval"]
+    res = CliRunner().invoke(main, args)
+    assert res.exit_code == 0, res.output
+    rows = list(csv.reader((out / "history.csv").open()))
+    assert rows[0][:3] == ["epoch", "train_loss", "val_loss"]
+    filled = [r[0] for r in rows[1:] if r[1] != ""]
+    assert filled == ["0", "2", "3"]                       # epoch 1 was not evaluated
+    assert (out / "loss.png").stat().st_size > 0
+    assert json.loads((out / "config.json").read_text())["eval_every"] == 2
+    again = tmp_path / "again"
+    res = CliRunner().invoke(main, ["train", "--config", str(out / "config.json"), "--out",
+                                    str(again), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert (again / "history.csv").read_text() == (out / "history.csv").read_text()
+
+
 @pytest.mark.slow
 def test_default_xor_run_meets_its_target_by_an_independent_evaluation(tmp_path):
     """The README's main job (``neuralcrn train xor``, all defaults, ≈ 20 s): the trained

@@ -17,23 +17,9 @@ _SPEC_OPTIONS = {
 
 
 def _task_spec(name: str):
-    """The ModelSpec of task ``name`` from :mod:`neuralcrn.tasks` (``get_task(name).model_spec``)."""
-    from ..errors import NeuralCRNError
-    try:
-        from .. import tasks
-        get_task = getattr(tasks, "get_task")
-    except (ImportError, AttributeError):
-        raise NeuralCRNError(f"unknown task {name!r} (no task registry is available)") from None
-    try:
-        task = get_task(name)
-    except (KeyError, LookupError, ValueError) as e:
-        raise NeuralCRNError(f"unknown task {name!r}: {e}") from None
-    spec = getattr(task, "model_spec", None)
-    if callable(spec):
-        spec = spec()
-    if spec is None:
-        raise NeuralCRNError(f"task {name!r} has no model specification")
-    return spec
+    """The default ModelSpec of task ``name`` (DataError naming the known tasks otherwise)."""
+    from ..tasks import get_task
+    return get_task(name).model_spec
 
 
 def _build_spec(ctx, opts):

@@ -81,7 +81,8 @@ def _summary_lines(result) -> list[str]:
 @click.option("--no-chemical-eval", is_flag=True,
               help="Skip the evaluation of the test set by the chemical forward pass.")
 @click.option("--eval-every", type=click.IntRange(0, None),
-              help="Evaluate train/val losses every N epochs (0: only at the end) [1].")
+              help="Evaluate train/val losses after every N-th epoch and the last (0: only "
+                   "before training and after the last epoch) [1].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 @fail_cleanly

@@ -313,9 +313,17 @@ def init_params(spec: ModelSpec, key=0, scale: float = 1.0, *, h_scale: float = 
         raise SpecError(f"scale and h_scale must be finite and ≥ 0, got {scale!r}, {h_scale!r}")
     if readout not in ("ones", "mean", "random"):
         raise SpecError(f"readout must be 'ones', 'mean' or 'random', got {readout!r}")
-    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
-        key = np.int64(key)
     n, m = spec.n, spec.outputs
+    if isinstance(key, jax.core.Tracer):
+        # traced key (inside jit / vmap): the same draws with traceable operations
+        g_theta, g_h, g_W = _standard_normals(key, tuple(spec.theta_shape), n, m)
+        theta = jnp.where(theta_mask(spec) > 0, scale * g_theta, 0.0)
+        W = {"ones": lambda: jnp.ones((m, n), dtype=_F),
+             "mean": lambda: jnp.full((m, n), 1.0 / n, dtype=_F),
+             "random": lambda: g_W / np.sqrt(n)}[readout]()
+        return Params(theta, h_scale * g_h, W)
+    if isinstance(key, (int, np.integer)) and not isinstance(key, bool):
+        key = np.int64(int(key))        # OverflowError beyond 64 bits, like PRNGKey
     g_theta, g_h, g_W = (np.asarray(a) for a in _standard_normals(
         key, tuple(spec.theta_shape), n, m))
     theta = np.where(np.asarray(theta_mask(spec)) > 0, scale * g_theta, 0.0)

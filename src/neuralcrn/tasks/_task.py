@@ -123,8 +123,6 @@ class Task:
                             f"the model ({self.model_spec.inputs} → {self.model_spec.outputs})")
         return ds
 
-    # the names the training layer looks for
-    dataset = make_data
 
     def init_params(self, seed: int = 0, spec: ModelSpec | None = None) -> Params:
         """Default initial parameters for ``seed`` (and ``spec``, default :attr:`model_spec`).

@@ -73,7 +73,8 @@ class TrainConfig:
     chemical_eval: in chemical mode, also evaluate the test set with the chemical forward pass.
     init:        ``None`` → the task's initialisation; else keyword arguments of
                  :func:`neuralcrn.ideal.init_params` (``scale``, ``h_scale``, ``readout``), e.g.
-                 ``{"scale": 1.0, "readout": "ones"}`` for the paper's Θ ~ N(0, 1), h = 0, W = 1.
+                 ``{"scale": 1.0, "readout": "ones"}`` for the paper's Θ ~ N(0, 1), h = 0, W = 1
+                 (``{}`` means init_params' own defaults, not the task's).
     eval_every:  evaluate the train and validation losses (ideal predictor on the parameters
                  read from the species) after every ``eval_every``-th epoch and after the last;
                  0 → only before training and after the last epoch (the other rows of the
@@ -116,6 +117,14 @@ class TrainConfig:
             if not isinstance(self.init, dict) or set(self.init) - INIT_KEYS:
                 raise SpecError(f"init must be a dict with keys among {sorted(INIT_KEYS)}, got "
                                 f"{self.init!r}")
+            for k in ("scale", "h_scale"):
+                v = self.init.get(k, 0.0)
+                if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                        or not np.isfinite(v) or v < 0:
+                    raise SpecError(f"init {k} must be a finite number ≥ 0, got {v!r}")
+            if self.init.get("readout", "ones") not in ("ones", "mean", "random"):
+                raise SpecError(f"init readout must be 'ones', 'mean' or 'random', got "
+                                f"{self.init['readout']!r}")
             object.__setattr__(self, "init", dict(self.init))
 
     def to_dict(self) -> dict:
@@ -152,8 +161,9 @@ class TrainResult:
     param_history:  list of K lists of E+1 :class:`Params`.
     params:         list of K final :class:`Params`.
     metrics:        per-replicate final metrics (list of dicts) and their summary.
-    timings:        seconds: ``setup``, ``compile``, ``train`` (the epochs, without compilation),
-                    ``evaluate``, ``chemical_eval``, ``total``.
+    timings:        seconds: ``setup``, ``compile``, ``train`` (the epochs, without compilation;
+                    in chemical mode including the evaluation that overlaps the next epoch),
+                    ``evaluate``, ``chemical_eval``, ``total`` (see :func:`train`).
     """
 
     config: TrainConfig
