@@ -71,6 +71,16 @@ def _model_predict(model, X):
     return sol.y[:, -1].reshape(-1, n) @ W.T
 
 
+def test_run_files_are_as_readable_as_plain_files(run_dir):
+    """Atomic writes go through mkstemp/mkdtemp (600/700); the results get the usual modes."""
+    import os
+    umask = os.umask(0)
+    os.umask(umask)
+    assert (run_dir.stat().st_mode & 0o777) == 0o777 & ~umask
+    for name in ("loss.png", "config.json", "model.json", "metrics.json"):
+        assert ((run_dir / name).stat().st_mode & 0o777) == 0o666 & ~umask, name
+
+
 def test_model_json_and_independent_reevaluation(run_dir):
     model = json.loads((run_dir / "model.json").read_text())
     assert set(model) == MODEL_KEYS | {"threshold"}
@@ -116,6 +126,9 @@ def test_predict(run_dir, tmp_path):
     ("x1,x2,x3\n0.2,0.3\n", "in.csv:1: header has 3 columns"),
     ("x1,x2\n0.1,abc\n", "in.csv:2: 'abc' is not a number"),
     ("", "no input rows"),
+    ("0.1 0.2\n", "in.csv:1: expected 2 comma-separated columns"),
+    ("0.1\t0.2\n", "values must be separated by commas"),
+    ("0.1,abc\n", "in.csv:1: 'abc' is not a number"),
 ])
 def test_predict_bad_csv(run_dir, tmp_path, text, message):
     f = tmp_path / "in.csv"

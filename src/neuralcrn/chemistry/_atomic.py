@@ -6,7 +6,16 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_text_atomic", "write_bytes_atomic"]
+__all__ = ["write_text_atomic", "write_bytes_atomic", "publish_mode"]
+
+
+def publish_mode(path: str | os.PathLike) -> None:
+    """Give a temporary file or folder made by :mod:`tempfile` (mode 600 / 700) the permissions a
+    plain ``open`` / ``mkdir`` would have (666 / 777 minus the process umask), before it is renamed
+    into place, so results are as readable as any other file the user writes."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, (0o777 if os.path.isdir(path) else 0o666) & ~umask)
 
 
 def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
@@ -16,6 +25,7 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        publish_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -88,9 +88,11 @@ def _summary_lines(result) -> list[str]:
 @fail_cleanly
 def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrite, config_path,
               learning_rate, k_ann, method, rtol, atol, no_chemical_eval, eval_every, quiet):
-    """Train TASK (e.g. xor, rings, and, or, iris, ...) by online SGD, one sample per step, and
-    write a run folder: config.json, model.json, history.csv, parameters.csv, metrics.json,
-    circuit.crn and PNG plots.
+    """Train a task by online SGD (one sample per step) and write a run folder.
+
+    TASK is one of linear-regression, linear-classification, bilinear, sin-square, xor, and,
+    or, rings, iris. The run folder holds config.json, model.json, history.csv,
+    parameters.csv, metrics.json, circuit.crn and PNG plots.
 
     In chemical mode every training step is the compiled Neural CRN's mass-action chemistry; the
     parameters live only as species concentrations between steps.
@@ -137,7 +139,8 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
     result = train(cfg, progress=not quiet)
     c = result.setup.circuit
     click.echo(f"task {cfg.task}: {cfg.mode} training, {cfg.schedule} schedule, "
-               f"{result.epochs} epochs, seed {cfg.seed}, η = {result.spec.learning_rate:g}")
+               f"{result.epochs} epoch{'s' if result.epochs != 1 else ''}, seed {cfg.seed}, "
+               f"η = {result.spec.learning_rate:g}")
     click.echo(f"circuit ({result.setup.schedule}): {c.network.n_species} species, "
                f"{c.network.n_reactions} reactions, max molecularity "
                f"{c.network.max_molecularity}")

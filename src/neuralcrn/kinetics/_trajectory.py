@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..chemistry._atomic import publish_mode
 from ..errors import NetworkError
 
 __all__ = ["Trajectory", "write_csv_atomic", "write_trajectory_csv"]
@@ -26,6 +27,7 @@ def write_csv_atomic(path: str | os.PathLike, header: list[str], rows: np.ndarra
             w.writerow(header)
             for row in rows:
                 w.writerow([repr(float(v)) for v in row])
+        publish_mode(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:

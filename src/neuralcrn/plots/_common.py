@@ -12,6 +12,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ..chemistry._atomic import publish_mode
+
 __all__ = ["plt", "save_figure"]
 
 
@@ -29,6 +31,7 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight", format="png")
+        publish_mode(tmp)
         os.replace(tmp, path)
     finally:
         plt.close(fig)

@@ -242,14 +242,19 @@ def _solve_stack(structure, k, y0, t1, method, rtol, atol, max_steps):
     if method not in _EXPLICIT:
         raise SpecError(f"chemical training supports the explicit methods "
                         f"{', '.join(_EXPLICIT)}, not {method!r}")
-    sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(_stack_vf), _EXPLICIT[method](), 0.0, t1, None, y0, (k, structure),
-        saveat=diffrax.SaveAt(t1=True),
-        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol, norm=_max_rms),
-        max_steps=max_steps, throw=False)
-    y = sol.ys[0]
-    ok = (sol.result == diffrax.RESULTS.successful) & jnp.all(jnp.isfinite(y))
-    return jnp.where(ok, y, jnp.nan)
+    def run(y0):
+        sol = diffrax.diffeqsolve(
+            diffrax.ODETerm(_stack_vf), _EXPLICIT[method](), 0.0, t1, None, y0, (k, structure),
+            saveat=diffrax.SaveAt(t1=True),
+            stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol, norm=_max_rms),
+            max_steps=max_steps, throw=False)
+        y = sol.ys[0]
+        ok = (sol.result == diffrax.RESULTS.successful) & jnp.all(jnp.isfinite(y))
+        return jnp.where(ok, y, jnp.nan)
+
+    # once a solve has failed the state is NaN: skip the later solves (they would each run to
+    # max_steps on a NaN state) and report the failure at the end of the epoch
+    return jax.lax.cond(jnp.all(jnp.isfinite(y0)), run, lambda y: jnp.full_like(y, jnp.nan), y0)
 
 
 def run_step_stack(program, phased, states, X, Y, *, method="tsit5", rtol=1e-4, atol=1e-7,

@@ -134,10 +134,18 @@ def load_model(path) -> TrainedModel:
                         float(threshold) if decision == "threshold" else None)
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
 def read_inputs_csv(path, d: int) -> np.ndarray:
     """Read input points from a CSV file: one point per line, ``d`` comma-separated numbers.
 
-    An optional header line (the first non-blank line, if any of its fields is not a number) is
+    An optional header line (the first non-blank line, if none of its fields is a number) is
     skipped; blank lines and lines starting with ``#`` are ignored. Raises :class:`DataError`
     naming the file and line for a wrong number of columns, a non-number, NaN or infinity.
     """
@@ -165,8 +173,11 @@ def read_inputs_csv(path, d: int) -> np.ndarray:
             except ValueError:
                 bad = f
                 break
-        if bad is not None and first:
-            first = False
+        if len(fields) == 1 and d > 1 and len(line.replace(";", " ").split()) == d:
+            raise DataError(f"{path}:{lineno}: expected {d} comma-separated columns, got "
+                            f"{line!r} (values must be separated by commas)")
+        if bad is not None and first and not any(_is_number(f) for f in fields):
+            first = False               # a header: no field of it is a number
             if len(fields) != d:
                 raise DataError(f"{path}:{lineno}: header has {len(fields)} columns, the model "
                                 f"has {d} inputs")

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..chemistry._atomic import publish_mode
 from ..errors import DataError
 from ._loop import TrainConfig, TrainResult, predict_params
 from ._model_file import model_dict, read_format_json
@@ -37,16 +38,18 @@ def check_out_dir(out, overwrite: bool = False) -> Path:
     out = Path(out)
     if out.exists():
         if not out.is_dir():
-            raise DataError(f"--out {out}: exists and is not a folder")
+            raise DataError(f"run folder {out}: exists and is not a folder")
         if not overwrite:
-            raise DataError(f"--out {out}: the folder exists; choose another or use --overwrite")
+            raise DataError(f"run folder {out} exists; choose another (--out DIR) or replace it "
+                            f"(--overwrite; overwrite=True in Python)")
     parent = out.absolute().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
         probe = tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=parent)
         os.rmdir(probe)
     except OSError as e:
-        raise DataError(f"--out {out}: cannot write in {parent}: {e.strerror or e}") from None
+        raise DataError(f"run folder {out}: cannot write in {parent}: {e.strerror or e}") \
+            from None
     return out
 
 
@@ -249,6 +252,7 @@ def write_run(result: TrainResult, out, *, overwrite: bool = False) -> Path:
     parent = out.absolute().parent
     tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=parent))
     try:
+        publish_mode(tmp)
         w = lambda name, text: (tmp / name).write_text(text)  # noqa: E731
         ds, spec = result.dataset, result.spec
         w("config.json", _json(_clean(config_dict(result))))
