@@ -95,3 +95,21 @@ def test_cli_circuit_text_sbml_and_table(tmp_path):
     assert r.exit_code != 0 and "unknown task" in r.output
     r = runner.invoke(main, ["circuit", "--drive", "bias"])
     assert r.exit_code != 0 and "hidden" in r.output
+
+
+def test_cli_circuit_two_phase_is_the_training_circuit(tmp_path):
+    """``circuit --task xor --schedule two-phase`` writes the circuit ``train xor`` runs."""
+    from neuralcrn.chemistry import read_text
+    from neuralcrn.tasks import get_task
+    from neuralcrn.training import chemical_setup
+
+    out = tmp_path / "xor2.crn"
+    r = CliRunner().invoke(main, ["circuit", "--task", "xor", "--schedule", "two-phase",
+                                  "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    net = read_text(out)
+    train_net = chemical_setup(get_task("xor").model_spec, "two-phase").circuit.network
+    assert (net.n_species, net.n_reactions) == (train_net.n_species, train_net.n_reactions)
+    assert "feedforward" in r.output and "feedback" in r.output
+    r = CliRunner().invoke(main, ["circuit", "--schedule", "two-phase", "--module", "update"])
+    assert r.exit_code == 1 and "has the modules feedforward, feedback" in r.output

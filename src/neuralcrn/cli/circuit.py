@@ -126,6 +126,10 @@ def _table(circuit) -> str:
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seed of the random parameter values (Θ ~ N(0,1), h = 0, W = 1) loaded as "
                    "initial concentrations.")
+@click.option("--schedule", type=click.Choice(["modular", "two-phase"]), default="modular",
+              show_default=True,
+              help="Modules of the modular schedule, or the two-phase circuit that "
+                   "'neuralcrn train' runs (feedforward | feedback; first-order gradient).")
 @click.option("--format", "fmt", type=click.Choice(["text", "sbml", "antimony"]), default="text",
               show_default=True, help="Output format.")
 @click.option("--module", "module_name",
@@ -142,13 +146,20 @@ def circuit_cmd(ctx, **opts):
     the reaction ids (R1, R2, … as in the SBML/Antimony export) — to stderr when the circuit goes to
     stdout, else to stdout.
     """
-    from ..compiler import compile_circuit
+    from ..compiler import compile_circuit, compile_two_phase
+    from ..errors import SpecError
     from ..ideal import init_params
 
     spec = _build_spec(ctx, opts)
+    two_phase = opts["schedule"] == "two-phase"
+    if two_phase and opts["gradient"] is None and opts["task"] is None:
+        spec = spec.replace(gradient="first-order")
     params = init_params(spec, opts["seed"])
-    circuit = compile_circuit(spec, params)
+    circuit = (compile_two_phase if two_phase else compile_circuit)(spec, params)
     name = opts["module_name"]
+    if name is not None and name not in circuit.module_names:
+        raise SpecError(f"--module {name}: the {opts['schedule']} circuit has the modules "
+                        f"{', '.join(circuit.module_names)}")
     network = circuit.network if name is None else circuit.module(name)
     if name is not None:
         init = circuit.network.initial_concentrations
