@@ -205,3 +205,11 @@ def test_default_xor_run_meets_its_target_by_an_independent_evaluation(tmp_path)
     assert acc >= 0.95
     assert abs(acc - metrics["test"]["accuracy"]) <= 0.01
     assert metrics["circuit"]["max_molecularity"] <= 2
+
+
+def test_python_dash_m_runs_the_command():
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "neuralcrn", "--help"], capture_output=True,
+                       text=True, timeout=120)
+    assert r.returncode == 0 and "Usage: neuralcrn" in r.stdout and "train" in r.stdout

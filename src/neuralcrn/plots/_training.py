@@ -92,7 +92,10 @@ def plot_decision_regions(grid_axes, grid_values, grid_labels, path, *, threshol
     norm = TwoSlopeNorm(vcenter=threshold, vmin=vmin, vmax=vmax)
     cf = ax.contourf(gx, gy, V, levels=levels, cmap="RdBu_r", norm=norm, alpha=0.55)
     ax.contour(gx, gy, V, levels=[threshold], colors="k", linewidths=1.8)
-    fig.colorbar(cf, ax=ax, label="ŷ (black line: decision threshold)", format="%.3g")
+    cb = fig.colorbar(cf, ax=ax, label="ŷ (black line: decision threshold)", format="%.3g")
+    ticks = np.linspace(vmin, vmax, 5)
+    ticks = ticks[np.abs(ticks - threshold) > 0.08 * (vmax - vmin)]
+    cb.set_ticks(np.sort(np.append(ticks, threshold)))
     G1, G2 = np.meshgrid(gx, gy)
     if np.any(wrong):
         ax.scatter(G1[wrong], G2[wrong], marker="x", s=12, c="k", lw=0.9,
@@ -159,7 +162,9 @@ def plot_parameter_trajectories(epochs, values, names: Sequence[str], path, *, t
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("value")
     ax.grid(alpha=0.3)
-    ax.set_title(title or "parameters (Θ solid, h dashed, W dotted)")
+    hint = "Θ solid, h dashed, W dotted" + (f"; {len(names)} parameters, legend omitted"
+                                             if len(names) > max_legend else "")
+    ax.set_title((title + "\n" if title else "") + hint, fontsize=10)
     if len(names) <= max_legend:
         ax.legend(fontsize=7, ncol=max(1, len(names) // 12 + 1), loc="center left",
                   bbox_to_anchor=(1.01, 0.5), frameon=False)
