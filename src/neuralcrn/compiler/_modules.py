@@ -413,11 +413,19 @@ def compile_circuit(spec: ModelSpec, params: Params | None = None) -> NeuralCRN:
             ("adjoint_init", adjoint_init_module(spec, smap, dur["adjoint_init"])),
             ("feedback", feedback_module(spec, smap)),
             ("update", update_module(spec, smap)))
+    return assemble_circuit(spec, smap, mods, smap.species, init, "neural_crn",
+                            tuple((n, dur[n]) for n in MODULE_NAMES))
+
+
+def assemble_circuit(spec: ModelSpec, smap, mods, species, init: dict, name: str,
+                     durations) -> "NeuralCRN":
+    """One :class:`NeuralCRN` from its ``(name, module network)`` pairs, in phase order: the
+    union network's reactions are the modules' reactions one after another (``ranges`` records
+    each module's slice), over ``species`` with initial concentrations ``init``."""
     reactions: list[Reaction] = []
     ranges = []
-    for name, net in mods:
-        ranges.append((name, (len(reactions), len(reactions) + net.n_reactions)))
+    for mod, net in mods:
+        ranges.append((mod, (len(reactions), len(reactions) + net.n_reactions)))
         reactions.extend(net.reactions)
-    network = ReactionNetwork(reactions, smap.species, init, name="neural_crn")
-    return NeuralCRN(spec, smap, mods, network, tuple(ranges),
-                     tuple((n, dur[n]) for n in MODULE_NAMES))
+    network = ReactionNetwork(reactions, species, init, name=name)
+    return NeuralCRN(spec, smap, mods, network, tuple(ranges), tuple(durations))

@@ -128,6 +128,26 @@ def program_from_phases(circuit: NeuralCRN, smap: SpeciesMap, rate_constants, du
     )
 
 
+def run_checked_step(circuit: NeuralCRN, program: StepProgram, state, x, y, phase_labels,
+                     *, method: str, rtol: float, atol: float, max_steps: int,
+                     hint: str = "") -> tuple[np.ndarray, np.ndarray]:
+    """Run one step of ``program`` from ``state`` (default ``circuit.network.initial``) with the
+    checked sample x, y. Returns ``(loaded, states)``: the ``(S,)`` state after loading and the
+    ``(P, S)`` states after each phase. Raises DataError (wrong state shape) and SimulationError
+    naming the first phase (``phase_labels[p]``) that failed to integrate."""
+    s_init = np.asarray(circuit.network.initial if state is None else state, dtype=float)
+    if s_init.shape != (circuit.network.n_species,):
+        raise DataError(f"state must have {circuit.network.n_species} entries, got {s_init.shape}")
+    loaded = np.asarray(load_sample(program, s_init, x, y))
+    states = np.asarray(_run_step_jit(program, s_init, x, y, method=method, rtol=float(rtol),
+                                      atol=float(atol), max_steps=int(max_steps)))
+    if not np.all(np.isfinite(states)):
+        bad = int(np.nonzero(~np.all(np.isfinite(states), axis=1))[0][0])
+        raise SimulationError(f"phase {phase_labels[bad]!r} failed to integrate (step limit "
+                              f"{max_steps} or a non-finite state){hint}")
+    return loaded, states
+
+
 def load_sample(program: StepProgram, state, x, y):
     """Host action before a step (pure JAX): wash the transient species, load x, y and z(0) = u.
 
@@ -272,17 +292,10 @@ def chemical_gradient(circuit: NeuralCRN, x, y, *, schedule: str = "modular", st
         raise SpecError(f"chemical_gradient reads the gradient species of the modular schedule; "
                         f"schedule {schedule!r} has none (use compiler.two_phase_step)")
     program = step_program(circuit, schedule)
-    s_init = np.asarray(circuit.network.initial if state is None else state, dtype=float)
-    if s_init.shape != (circuit.network.n_species,):
-        raise DataError(f"state must have {circuit.network.n_species} entries, got {s_init.shape}")
-    loaded = np.asarray(load_sample(program, s_init, x, y))
-    states = np.asarray(_run_step_jit(program, s_init, x, y, method=method, rtol=float(rtol),
-                                      atol=float(atol), max_steps=int(max_steps)))
-    if not np.all(np.isfinite(states)):
-        bad = int(np.nonzero(~np.all(np.isfinite(states), axis=1))[0][0])
-        raise SimulationError(f"phase {'+'.join(phases[bad])!r} failed to integrate (step limit "
-                              f"{max_steps} or a non-finite state); try method='kvaerno5', a "
-                              f"larger max_steps or smaller rate constants")
+    loaded, states = run_checked_step(
+        circuit, program, state, x, y, ["+".join(ph) for ph in phases], method=method,
+        rtol=rtol, atol=atol, max_steps=max_steps,
+        hint="; try method='kvaerno5', a larger max_steps or smaller rate constants")
     smap, sp = circuit.species_map, circuit.species
     rd = lambda i: smap.read(states[i], sp)  # noqa: E731
     r0 = smap.read(loaded, sp)

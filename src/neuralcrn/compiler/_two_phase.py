@@ -51,9 +51,9 @@ import numpy as np
 
 from ..chemistry.dualrail import DualRail, rails_of
 from ..chemistry.network import Reaction, ReactionNetwork
-from ..errors import DataError, SimulationError, SpecError
+from ..errors import SpecError
 from ..ideal.spec import ModelSpec, Params
-from ._modules import (NeuralCRN, _annihilate, _copy, _initial_params,
+from ._modules import (NeuralCRN, _annihilate, assemble_circuit, _copy, _initial_params,
                        _product, _support, feedforward_module)
 from ._species import SpeciesMap, build_species_map
 
@@ -221,14 +221,9 @@ def compile_two_phase(spec: ModelSpec, params: Params | None = None) -> NeuralCR
             init[u] = float(v)
     mods = (("feedforward", _feedforward(spec, tp, rates)),
             ("feedback", _feedback(spec, tp, rates)))
-    reactions: list[Reaction] = []
-    ranges = []
-    for name, net in mods:
-        ranges.append((name, (len(reactions), len(reactions) + net.n_reactions)))
-        reactions.extend(net.reactions)
-    network = ReactionNetwork(reactions, tp.species, init, name="neural_crn_two_phase")
-    durations = (("feedforward", rates["T_feedforward"]), ("feedback", rates["T_feedback"]))
-    return NeuralCRN(spec, smap, mods, network, tuple(ranges), durations)
+    return assemble_circuit(spec, smap, mods, tp.species, init, "neural_crn_two_phase",
+                            (("feedforward", rates["T_feedforward"]),
+                             ("feedback", rates["T_feedback"])))
 
 
 def _is_two_phase(circuit: NeuralCRN) -> bool:
@@ -300,22 +295,14 @@ def two_phase_step(circuit: NeuralCRN, x, y, *, state=None, method: str = "tsit5
     ``circuit.network.initial``). Solver options as :func:`~neuralcrn.compiler.run_step`.
     Raises DataError (bad x, y, state) and SimulationError (a phase failed to integrate).
     """
-    from ._protocol import _check_xy, _run_step_jit, load_sample
+    from ._protocol import _check_xy, run_checked_step
 
     if not isinstance(circuit, NeuralCRN) or not _is_two_phase(circuit):
         raise SpecError("two_phase_step needs a circuit from compile_two_phase")
     x, y = _check_xy(circuit, x, y)
-    program = two_phase_program(circuit)
-    s_init = np.asarray(circuit.network.initial if state is None else state, dtype=float)
-    if s_init.shape != (circuit.network.n_species,):
-        raise DataError(f"state must have {circuit.network.n_species} entries, got {s_init.shape}")
-    loaded = np.asarray(load_sample(program, s_init, x, y))
-    states = np.asarray(_run_step_jit(program, s_init, x, y, method=method, rtol=float(rtol),
-                                      atol=float(atol), max_steps=int(max_steps)))
-    if not np.all(np.isfinite(states)):
-        bad = TWO_PHASE_MODULES[int(np.nonzero(~np.all(np.isfinite(states), axis=1))[0][0])]
-        raise SimulationError(f"phase {bad!r} failed to integrate (step limit {max_steps} or a "
-                              f"non-finite state)")
+    loaded, states = run_checked_step(circuit, two_phase_program(circuit), state, x, y,
+                                      TWO_PHASE_MODULES, method=method, rtol=rtol, atol=atol,
+                                      max_steps=max_steps)
     smap, sp = circuit.species_map, circuit.species
     yhat = readout_matrix(circuit) @ states[0]
     e = yhat - y

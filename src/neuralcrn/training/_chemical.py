@@ -386,6 +386,19 @@ def _predict(program, phased, probe, state, X, method, rtol, atol, max_steps):
 _predict_jit = jax.jit(_predict, static_argnames=_STATIC)
 
 
+def padded_chunks(X, size: int):
+    """Yield ``(chunk, n)``: the rows of X ``(N, d)`` in blocks of ``size`` rows, the last block
+    padded by repeating its last row (so one compiled function serves every N); ``n`` is the
+    number of real rows in the block."""
+    X = np.asarray(X, dtype=float)
+    for i in range(0, X.shape[0], size):
+        chunk = X[i:i + size]
+        n = chunk.shape[0]
+        if n < size:
+            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], size - n, axis=0)])
+        yield chunk, n
+
+
 class CompiledPredictor:
     """The chemical forward pass compiled ahead of time for ``PREDICT_CHUNK`` points: the
     points are pots of one stacked system (see :func:`run_step_stack`)."""
@@ -410,13 +423,8 @@ class CompiledPredictor:
 
     def __call__(self, setup: ChemicalSetup, state, X) -> np.ndarray:
         prog, phased = _forward_parts(setup)
-        X = np.asarray(X, dtype=float)
         out = []
-        for i in range(0, X.shape[0], PREDICT_CHUNK):
-            chunk = X[i:i + PREDICT_CHUNK]
-            n = chunk.shape[0]
-            if n < PREDICT_CHUNK:
-                chunk = np.concatenate([chunk, np.repeat(chunk[-1:], PREDICT_CHUNK - n, 0)])
+        for chunk, n in padded_chunks(X, PREDICT_CHUNK):
             out.append(np.asarray(self.fn(prog, phased, setup.probe,
                                           jnp.asarray(state, jnp.float64),
                                           jnp.asarray(chunk)))[:n])

@@ -32,7 +32,7 @@ import numpy as np
 from ..errors import SimulationError, SpecError
 from ..ideal.spec import ModelSpec, Params
 from ._chemical import (SCHEDULE_NAMES, ChemicalSetup, CompiledEpoch, CompiledPredictor,
-                        SolverSettings, chemical_setup)
+                        SolverSettings, chemical_setup, padded_chunks)
 from ..tasks import epoch_order, get_task
 
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate_params", "MODES"]
@@ -194,11 +194,7 @@ def predict_params(spec: ModelSpec, params: Params, X, solver=None) -> np.ndarra
     from ..ideal import predict_batch
     X = np.asarray(X, dtype=float)
     out = []
-    for i in range(0, X.shape[0], EVAL_CHUNK):
-        chunk = X[i:i + EVAL_CHUNK]
-        n = chunk.shape[0]
-        if n < EVAL_CHUNK:
-            chunk = np.concatenate([chunk, np.repeat(chunk[-1:], EVAL_CHUNK - n, axis=0)])
+    for chunk, n in padded_chunks(X, EVAL_CHUNK):
         out.append(np.asarray(predict_batch(spec, params, chunk, solver=solver))[:n])
     return np.concatenate(out) if out else np.zeros((0, spec.outputs))
 
