@@ -172,3 +172,13 @@ def test_round_trip_of_extreme_floats():
     back = parse_text(to_text(net))
     assert back == net
     assert all(math.copysign(1, a.rate_constant) == 1 for a in back.reactions)
+
+
+@pytest.mark.parametrize("name", ["\x85", "a\u2028b", "x\u2029", "a\x85b"])
+def test_names_with_unicode_line_breaks_round_trip(name):
+    """str.splitlines() breaks lines at NEL, LS and PS: such names are written quoted and escaped
+    (found by hypothesis: name='\\x85')."""
+    net = ReactionNetwork([], ["A"], name=name)
+    text = to_text(net)
+    assert len(text.splitlines()) == 2
+    assert parse_text(text) == net

@@ -46,7 +46,7 @@ _INT = re.compile(r"\d+")
 _DECIMAL = re.compile(r"(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?")  # "2.5A": not an integer
 _WS = re.compile(r"[ \t\f\v\r]*")
 _ARROWS = (("<->", True), ("⇌", True), ("↔", True), ("->", False), ("→", False))
-_BARE_NAME = re.compile(r'[^\s#"][^#\x00-\x1f\x7f]*')
+_BARE_NAME = re.compile(r'[^\s#"][^#\x00-\x1f\x7f\x85\u2028\u2029]*')
 
 
 class _Line:
@@ -421,7 +421,11 @@ def read_text(path: str | os.PathLike) -> ReactionNetwork:
 def _format_name(name: str) -> str:
     if _BARE_NAME.fullmatch(name) and name == name.strip():
         return name
-    return json.dumps(name, ensure_ascii=False)
+    # JSON escapes the C0 controls; the other characters str.splitlines() breaks lines at are
+    # escaped too, so a quoted name always stays on its line
+    quoted = json.dumps(name, ensure_ascii=False)
+    return quoted.replace("\x85", "\\u0085").replace("\u2028", "\\u2028").replace(
+        "\u2029", "\\u2029")
 
 
 def _wrap(prefix: str, words: list[str], width: int = 100) -> list[str]:
