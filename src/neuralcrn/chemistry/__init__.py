@@ -10,7 +10,7 @@ first use, so that importing neuralcrn does not load libsbml / libAntimony.
 """
 
 from .network import Reaction, ReactionNetwork, compose, is_valid_species_name
-from .dualrail import (DualRail, annihilation, catalytic_copy, catalytic_product, rails_of,
+from .dualrail import (DualRail, annihilation, catalytic_copy, catalytic_product, rails_of, transfer,
                        decode_array)
 from .text import parse_text, read_text, to_text, write_text
 
@@ -32,5 +32,5 @@ def __getattr__(name: str):
 
 
 __all__ = ["Reaction", "ReactionNetwork", "compose", "is_valid_species_name", "DualRail",
-           "annihilation", "catalytic_copy", "catalytic_product", "rails_of", "decode_array",
-           "parse_text", "read_text", "to_text", "write_text", *_LAZY]
+           "annihilation", "catalytic_copy", "catalytic_product", "transfer", "rails_of",
+           "decode_array", "parse_text", "read_text", "to_text", "write_text", *_LAZY]
