@@ -7,12 +7,20 @@ File formats: the text format (:mod:`.text`: ``parse_text``, ``read_text``, ``to
 ``import_sbml``, ``SBMLImport``) and Antimony (:mod:`.antimony`: ``to_antimony``,
 ``from_antimony``, ``read_antimony``, ``write_antimony``). The SBML and Antimony names are loaded on
 first use, so that importing neuralcrn does not load libsbml / libAntimony.
+
+Export only, for other tools (each converts the rate-law convention where the tool's differs;
+see :mod:`._tool_formats`): Catalyst.jl ``@reaction_network`` source (:mod:`.catalyst`:
+``to_catalyst``), BioNetGen BNGL (:mod:`.bngl`: ``to_bngl``) and the CRN syntax of Visual DSD /
+crn-engine (:mod:`.dsd`: ``to_dsd``), each with a ``write_*`` twin.
 """
 
 from .network import Reaction, ReactionNetwork, compose, is_valid_species_name
 from .dualrail import (DualRail, annihilation, catalytic_copy, catalytic_product, rails_of, transfer,
                        decode_array)
 from .text import parse_text, read_text, to_text, write_text
+from .catalyst import to_catalyst, write_catalyst
+from .bngl import to_bngl, write_bngl
+from .dsd import to_dsd, write_dsd
 
 _LAZY = {
     "to_sbml": "sbml", "write_sbml": "sbml", "from_sbml": "sbml", "read_sbml": "sbml",
@@ -33,4 +41,5 @@ def __getattr__(name: str):
 
 __all__ = ["Reaction", "ReactionNetwork", "compose", "is_valid_species_name", "DualRail",
            "annihilation", "catalytic_copy", "catalytic_product", "transfer", "rails_of",
-           "decode_array", "parse_text", "read_text", "to_text", "write_text", *_LAZY]
+           "decode_array", "parse_text", "read_text", "to_text", "write_text", "to_catalyst",
+           "write_catalyst", "to_bngl", "write_bngl", "to_dsd", "write_dsd", *_LAZY]

@@ -1,4 +1,5 @@
-"""``neuralcrn circuit``: compile a Neural CRN and write it as text, SBML or Antimony."""
+"""``neuralcrn circuit``: compile a Neural CRN and write it as text, SBML, Antimony, Catalyst.jl,
+BNGL or Visual DSD."""
 
 from __future__ import annotations
 
@@ -67,19 +68,10 @@ def _text_with_modules(circuit, net_text: str) -> str:
 
 
 def _render(circuit, network, fmt: str, whole: bool) -> str:
-    from ..errors import NeuralCRNError
-    if fmt == "text":
-        from ..chemistry.text import to_text
-        text = to_text(network)
-        return _text_with_modules(circuit, text) if whole else text
-    if fmt == "sbml":
-        from ..chemistry.sbml import to_sbml
-        return to_sbml(network)
-    try:
-        from ..chemistry.antimony import to_antimony
-    except ImportError:
-        raise NeuralCRNError("Antimony export is not available in this installation") from None
-    return to_antimony(network)
+    import neuralcrn.chemistry as chemistry
+    from ..chemistry.io import WRITERS
+    text = getattr(chemistry, WRITERS[fmt])(network)
+    return _text_with_modules(circuit, text) if fmt == "text" and whole else text
 
 
 def _table(circuit) -> str:
@@ -130,8 +122,12 @@ def _table(circuit) -> str:
               show_default=True,
               help="Modules of the modular schedule, or the two-phase circuit that "
                    "'neuralcrn train' runs (feedforward | feedback; first-order gradient).")
-@click.option("--format", "fmt", type=click.Choice(["text", "sbml", "antimony"]), default="text",
-              show_default=True, help="Output format.")
+@click.option("--format", "fmt",
+              type=click.Choice(["text", "sbml", "antimony", "catalyst", "bngl", "dsd"]),
+              default="text", show_default=True,
+              help="Output format: our text format, SBML, Antimony, Catalyst.jl source, "
+                   "BioNetGen BNGL or Visual DSD / crn-engine (rate constants converted where "
+                   "the tool divides by n!).")
 @click.option("--module", "module_name",
               type=click.Choice(["feedforward", "readout_error", "adjoint_init", "feedback",
                                  "update"]),
