@@ -51,27 +51,13 @@ def _build_spec(ctx, opts):
     return ModelSpec(**base)
 
 
-def _text_with_modules(circuit, net_text: str) -> str:
-    """The text format of the whole circuit with a comment line before each module's reactions."""
-    lines = net_text.rstrip("\n").split("\n")
-    R = circuit.network.n_reactions
-    head, body = lines[:len(lines) - R], lines[len(lines) - R:]
-    out = [f"# Neural CRN compiled by neuralcrn: {circuit.spec.nonlinearity} model, "
-           f"{circuit.spec.gradient} gradient",
-           "# rate law k*prod([X]^nu), no 1/nu! factor; modules run one after another as phases",
-           *head]
-    for name, (a, b) in circuit.ranges:
-        out.append(f"# ---- module {name}: reactions {a + 1}..{b}, "
-                   f"duration {circuit.duration(name):.6g}")
-        out.extend(body[a:b])
-    return "\n".join(out) + "\n"
-
-
 def _render(circuit, network, fmt: str, whole: bool) -> str:
     import neuralcrn.chemistry as chemistry
     from ..chemistry.io import WRITERS
-    text = getattr(chemistry, WRITERS[fmt])(network)
-    return _text_with_modules(circuit, text) if fmt == "text" and whole else text
+    if fmt == "text" and whole:
+        from ..compiler._schedule import circuit_text
+        return circuit_text(circuit)
+    return getattr(chemistry, WRITERS[fmt])(network)
 
 
 def _table(circuit) -> str:

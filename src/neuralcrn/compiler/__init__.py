@@ -11,6 +11,8 @@
   species. :func:`step_program` + :func:`run_step` are the pure-JAX form for compiled training loops.
 - :func:`compile_two_phase` / :func:`two_phase_step`: the two-phase schedule of SPEC §4
   (``feedforward | feedback``, everything of the feedback running together; ``docs/training.md``).
+- :func:`describe_protocol` (a step's protocol as JSON-able data, from its :class:`StepProgram`)
+  and :func:`circuit_text` (the circuit in the text format with module and protocol comments).
 
 See ``docs/compiler.md`` for the reaction rules, their ODEs and measured accuracy.
 """
@@ -23,6 +25,7 @@ from ._protocol import (SCHEDULES, ChemicalStepResult, StepProgram, chemical_gra
                         chemical_step, load_sample, run_step, step_program)
 from ._two_phase import (TWO_PHASE_MODULES, TwoPhaseStepResult, compile_two_phase,
                          two_phase_program, two_phase_rates, two_phase_step)
+from ._schedule import PROTOCOL_FORMAT, circuit_text, describe_protocol
 
 __all__ = [
     "SpeciesMap", "build_species_map",
@@ -33,4 +36,5 @@ __all__ = [
     "ChemicalStepResult", "chemical_gradient", "chemical_step",
     "TWO_PHASE_MODULES", "compile_two_phase", "two_phase_program", "two_phase_rates",
     "two_phase_step", "TwoPhaseStepResult",
+    "PROTOCOL_FORMAT", "describe_protocol", "circuit_text",
 ]
