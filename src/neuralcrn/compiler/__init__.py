@@ -13,6 +13,9 @@
   (``feedforward | feedback``, everything of the feedback running together; ``docs/training.md``).
 - :func:`describe_protocol` (a step's protocol as JSON-able data, from its :class:`StepProgram`)
   and :func:`circuit_text` (the circuit in the text format with module and protocol comments).
+- :func:`protocol_network`: many training steps as one
+  :class:`~neuralcrn.chemistry.SwitchedNetwork` (phases as switched rate constants, loads and
+  washes as timed events) for the SBML / Antimony export of a whole training run.
 
 See ``docs/compiler.md`` for the reaction rules, their ODEs and measured accuracy.
 """
@@ -26,6 +29,7 @@ from ._protocol import (SCHEDULES, ChemicalStepResult, StepProgram, chemical_gra
 from ._two_phase import (TWO_PHASE_MODULES, TwoPhaseStepResult, compile_two_phase,
                          two_phase_program, two_phase_rates, two_phase_step)
 from ._schedule import PROTOCOL_FORMAT, circuit_text, describe_protocol
+from ._export_protocol import protocol_network
 
 __all__ = [
     "SpeciesMap", "build_species_map",
@@ -36,5 +40,5 @@ __all__ = [
     "ChemicalStepResult", "chemical_gradient", "chemical_step",
     "TWO_PHASE_MODULES", "compile_two_phase", "two_phase_program", "two_phase_rates",
     "two_phase_step", "TwoPhaseStepResult",
-    "PROTOCOL_FORMAT", "describe_protocol", "circuit_text",
+    "PROTOCOL_FORMAT", "describe_protocol", "circuit_text", "protocol_network",
 ]

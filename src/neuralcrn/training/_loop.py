@@ -244,6 +244,20 @@ def _warm_predictor(spec: ModelSpec, solver) -> float:
     return time.perf_counter() - t0
 
 
+def setup_for(config: TrainConfig, spec: ModelSpec) -> ChemicalSetup:
+    """The compiled circuit a run of ``config`` uses (both modes: ideal runs report its sizes and
+    write its files). An exact-gradient model runs the modular circuit in ideal mode and is
+    refused by the two-phase schedule in chemical mode (SpecError)."""
+    schedule = config.schedule
+    if schedule == "two-phase" and spec.gradient != "first-order":
+        if config.mode == "chemical":
+            raise SpecError("the two-phase schedule implements the first-order gradient; this "
+                            "model has gradient='exact' (use --schedule modular, or a "
+                            "first-order model)")
+        schedule = "modular"
+    return chemical_setup(spec, schedule)
+
+
 def train(config: TrainConfig, *, progress: bool = False, log=None, resume=None) -> TrainResult:
     """Train ``config.task`` as ``config`` says and evaluate it (see the module docstring).
 
@@ -297,14 +311,7 @@ def train(config: TrainConfig, *, progress: bool = False, log=None, resume=None)
     chemical = config.mode == "chemical"
 
     # the circuit is compiled in both modes (ideal mode: for its sizes and circuit.crn)
-    circuit_schedule = config.schedule
-    if config.schedule == "two-phase" and spec.gradient != "first-order":
-        if chemical:
-            raise SpecError("the two-phase schedule implements the first-order gradient; this "
-                            "model has gradient='exact' (use --schedule modular, or a "
-                            "first-order model)")
-        circuit_schedule = "modular"
-    setup = chemical_setup(spec, circuit_schedule)
+    setup = setup_for(config, spec)
     e0 = 0 if resume is None else resume.check(setup, K, epochs)
 
     hist = {"train_loss": np.full((K, epochs + 1), np.nan),

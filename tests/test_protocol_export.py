@@ -1,0 +1,158 @@
+"""Whole-protocol export: a run's training steps as one SBML model with events (and Antimony),
+replayed by libroadrunner and compared, step by step, with our chemistry."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import jax
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from neuralcrn.chemistry import read_text
+from neuralcrn.cli import main
+from neuralcrn.compiler import run_step
+from neuralcrn.errors import DataError
+from neuralcrn.tasks import get_task
+from neuralcrn.training import (TrainConfig, export_protocol, read_config, run_protocol,
+                                step_samples, train, write_run)
+from neuralcrn.training._loop import setup_for
+
+libsbml = pytest.importorskip("libsbml")
+
+TIGHT = dict(rtol=1e-10, atol=1e-12)
+_step = jax.jit(run_step, static_argnames=("method", "rtol", "atol", "max_steps"))
+
+
+def _run(tmp_path, task, epochs=1):
+    res = train(TrainConfig(task=task, epochs=epochs, eval_every=0, chemical_eval=False))
+    return write_run(res, tmp_path / task)
+
+
+def _ours(run, steps):
+    """Our chemistry, step by step at tight tolerances: the parameter rails after every step."""
+    config = read_config(run)
+    task = get_task(config.task)
+    setup = setup_for(config, config.spec)
+    X, Y = step_samples(task.make_data(config.seed), config.seed, steps)
+    state = np.asarray(read_text(run / "circuit.crn").initial)
+    out = []
+    for s in range(steps):
+        state = np.asarray(_step(setup.program, state, X[s], Y[s], max_steps=1_000_000,
+                                 **TIGHT))[-1]
+        out.append(state)
+    return setup, np.array(out)
+
+
+def _replay(sbml: str, setup, steps):
+    """libroadrunner (CVODE) on the exported model: the state after every step."""
+    roadrunner = pytest.importorskip("roadrunner")
+    rr = roadrunner.RoadRunner(sbml)
+    rr.integrator.relative_tolerance = 1e-10
+    rr.integrator.absolute_tolerance = 1e-13
+    rr.integrator.maximum_num_steps = 1_000_000
+    T = float(np.asarray(setup.program.durations).sum())
+    ids = list(rr.model.getFloatingSpeciesIds())
+    order = [ids.index(s) for s in setup.circuit.species]
+    out = []
+    for s in range(steps):
+        rr.simulate(s * T, (s + 1) * T, 2)
+        out.append(np.asarray(rr.model.getFloatingSpeciesConcentrations())[order])
+    return np.array(out)
+
+
+def _compare(setup, ours, theirs):
+    """Largest relative difference of the parameter species (rails) and of the signed
+    parameters after any step."""
+    idx = [setup.circuit.species.index(s) for s in setup.circuit.species_map.parameter_species]
+    a, b = theirs[:, idx], ours[:, idx]
+    rails = np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-12 * np.max(np.abs(b))))
+    M = np.asarray(setup.probe.params)
+    pa, pb = theirs @ M.T, ours @ M.T
+    signed = np.max(np.abs(pa - pb)) / np.max(np.abs(pb))
+    return float(rails), float(signed)
+
+
+def _consistency_errors(xml):
+    doc = libsbml.readSBMLFromString(xml)
+    doc.checkConsistency()
+    return [doc.getError(i).getMessage() for i in range(doc.getNumErrors())
+            if doc.getError(i).getSeverity() >= libsbml.LIBSBML_SEV_ERROR]
+
+
+def test_protocol_sbml_is_valid_and_replays_in_roadrunner(tmp_path):
+    run = _run(tmp_path, "linear-regression")
+    steps = 6
+    xml = export_protocol(run, "sbml", steps)
+    assert _consistency_errors(xml) == []
+    doc = libsbml.readSBMLFromString(xml)
+    model = doc.getModel()
+    assert model.getNumEvents() == 2 * steps            # one per phase switch or load
+    for e in (model.getEvent(i) for i in range(model.getNumEvents())):
+        assert e.getTrigger().getPersistent() and e.getTrigger().getInitialValue()
+        assert e.getUseValuesFromTriggerTime()
+    setup, ours = _ours(run, steps)
+    theirs = _replay(xml, setup, steps)
+    rails, signed = _compare(setup, ours, theirs)
+    assert rails < 1e-6 and signed < 1e-7, (rails, signed)
+    # the parameters did change: the replay follows training, not a constant
+    assert np.max(np.abs(ours[-1] - ours[0])) > 1e-2
+
+
+def test_protocol_antimony_is_the_same_model(tmp_path):
+    antimony = pytest.importorskip("antimony")
+    run = _run(tmp_path, "linear-regression")
+    text = export_protocol(run, "antimony", 3)
+    antimony.clearPreviousLoads()
+    assert antimony.loadAntimonyString(text) >= 0, antimony.getLastError()
+    xml = antimony.getSBMLString(antimony.getMainModuleName())
+    antimony.clearPreviousLoads()
+    setup, ours = _ours(run, 3)
+    rails, signed = _compare(setup, ours, _replay(xml, setup, 3))
+    assert rails < 1e-6 and signed < 1e-7, (rails, signed)
+    # values written exactly: a loaded input reads back as the float training used
+    model = run_protocol(run, 3)
+    x_val = dict(model.events[1].assignments)["x1_p"]
+    assert f"= {x_val!r};" in text
+
+
+def test_protocol_cli_and_bad_input(tmp_path):
+    run = _run(tmp_path, "linear-regression")
+    runner = CliRunner()
+    out = tmp_path / "p.xml"
+    r = runner.invoke(main, ["protocol", str(run), "--steps", "2", "--format", "sbml",
+                             "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert libsbml.readSBMLFromString(out.read_text()).getModel().getNumEvents() == 4
+    r = runner.invoke(main, ["protocol", str(run), "--steps", "41"])
+    assert r.exit_code == 1 and "the run has 40 training steps (1 epochs × 40 samples)" in r.output
+    r = runner.invoke(main, ["protocol", str(run), "--steps", "0"])
+    assert r.exit_code == 1 and "--steps 0" in r.output
+    r = runner.invoke(main, ["protocol", str(run), "--format", "copasi"])
+    assert r.exit_code == 2 and "'copasi' is not one of" in r.output
+    with pytest.raises(DataError, match="unknown protocol format 'cps'"):
+        export_protocol(run, "cps", 1)
+    (run / "protocol.json").unlink()
+    with pytest.raises(DataError, match="no protocol.json"):
+        run_protocol(run, 1)
+    with pytest.raises(DataError, match="no such run folder"):
+        run_protocol(tmp_path / "none")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("task", ["xor", "linear-regression"])
+def test_roadrunner_replays_100_steps_of_the_default_runs(tmp_path, task):
+    run = _run(tmp_path, task, epochs=100 // get_task(task).make_data(0).split("train")[0]
+               .shape[0] + 1)
+    t0 = time.perf_counter()
+    xml = export_protocol(run, "sbml", 100)
+    assert _consistency_errors(xml) == []
+    setup, ours = _ours(run, 100)
+    theirs = _replay(xml, setup, 100)
+    rails, signed = _compare(setup, ours, theirs)
+    print(json.dumps({"task": task, "steps": 100, "max_rel_rail": rails,
+                      "max_rel_signed_param": signed, "events": 2 * 100,
+                      "seconds": time.perf_counter() - t0}))
+    assert rails < 1e-6 and signed < 1e-6, (rails, signed)
