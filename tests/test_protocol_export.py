@@ -6,73 +6,22 @@ from __future__ import annotations
 import json
 import time
 
-import jax
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from neuralcrn.chemistry import read_text
 from neuralcrn.cli import main
-from neuralcrn.compiler import run_step
 from neuralcrn.errors import DataError
 from neuralcrn.tasks import get_task
-from neuralcrn.training import (TrainConfig, export_protocol, read_config, run_protocol,
-                                step_samples, train, write_run)
-from neuralcrn.training._loop import setup_for
+from neuralcrn.training import TrainConfig, export_protocol, run_protocol, train, write_run
+from replay_helpers import compare as _compare, ours as _ours, replay as _replay
 
 libsbml = pytest.importorskip("libsbml")
-
-TIGHT = dict(rtol=1e-10, atol=1e-12)
-_step = jax.jit(run_step, static_argnames=("method", "rtol", "atol", "max_steps"))
 
 
 def _run(tmp_path, task, epochs=1):
     res = train(TrainConfig(task=task, epochs=epochs, eval_every=0, chemical_eval=False))
     return write_run(res, tmp_path / task)
-
-
-def _ours(run, steps):
-    """Our chemistry, step by step at tight tolerances: the parameter rails after every step."""
-    config = read_config(run)
-    task = get_task(config.task)
-    setup = setup_for(config, config.spec)
-    X, Y = step_samples(task.make_data(config.seed), config.seed, steps)
-    state = np.asarray(read_text(run / "circuit.crn").initial)
-    out = []
-    for s in range(steps):
-        state = np.asarray(_step(setup.program, state, X[s], Y[s], max_steps=1_000_000,
-                                 **TIGHT))[-1]
-        out.append(state)
-    return setup, np.array(out)
-
-
-def _replay(sbml: str, setup, steps):
-    """libroadrunner (CVODE) on the exported model: the state after every step."""
-    roadrunner = pytest.importorskip("roadrunner")
-    rr = roadrunner.RoadRunner(sbml)
-    rr.integrator.relative_tolerance = 1e-10
-    rr.integrator.absolute_tolerance = 1e-13
-    rr.integrator.maximum_num_steps = 1_000_000
-    T = float(np.asarray(setup.program.durations).sum())
-    ids = list(rr.model.getFloatingSpeciesIds())
-    order = [ids.index(s) for s in setup.circuit.species]
-    out = []
-    for s in range(steps):
-        rr.simulate(s * T, (s + 1) * T, 2)
-        out.append(np.asarray(rr.model.getFloatingSpeciesConcentrations())[order])
-    return np.array(out)
-
-
-def _compare(setup, ours, theirs):
-    """Largest relative difference of the parameter species (rails) and of the signed
-    parameters after any step."""
-    idx = [setup.circuit.species.index(s) for s in setup.circuit.species_map.parameter_species]
-    a, b = theirs[:, idx], ours[:, idx]
-    rails = np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-12 * np.max(np.abs(b))))
-    M = np.asarray(setup.probe.params)
-    pa, pb = theirs @ M.T, ours @ M.T
-    signed = np.max(np.abs(pa - pb)) / np.max(np.abs(pb))
-    return float(rails), float(signed)
 
 
 def _consistency_errors(xml):

@@ -84,6 +84,9 @@ def _summary_lines(result) -> list[str]:
               help="Evaluate train/val losses after every N-th epoch and the last (0: only "
                    "before training and after the last epoch) [1].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--minimal", is_flag=True,
+              help="Train the minimal circuit (linear-regression: 10 species, 13 reactions; "
+                   "single-rail inputs, y loaded into the error's minus rail).")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False),
               help="Continue the run in DIR from its saved chemical state for --epochs more "
                    "epochs [as many as it has done]; bit-identical to an uninterrupted run. "
@@ -92,7 +95,7 @@ def _summary_lines(result) -> list[str]:
 @fail_cleanly
 def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrite, config_path,
               learning_rate, k_ann, method, rtol, atol, no_chemical_eval, eval_every, quiet,
-              resume_dir):
+              minimal, resume_dir):
     """Train a task by online SGD (one sample per step) and write a run folder.
 
     TASK is one of linear-regression, linear-classification, bilinear, sin-square, xor, and,
@@ -134,15 +137,22 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
     cfg = cfg.replace(solver=solver, chemical_eval=cfg.chemical_eval and not no_chemical_eval)
     if eval_every is not None:
         cfg = cfg.replace(eval_every=eval_every)
+    if minimal:
+        cfg = cfg.replace(minimal=True)
     if learning_rate is not None or k_ann is not None:
         from ..tasks import get_task
-        spec = cfg.spec or get_task(cfg.task).model_spec
+        if cfg.spec is None and cfg.minimal:
+            from ..training._minimal import task_minimal_spec
+            spec = task_minimal_spec(get_task(cfg.task))
+        else:
+            spec = cfg.spec or get_task(cfg.task).model_spec
         if learning_rate is not None:
             spec = spec.replace(learning_rate=learning_rate)
         if k_ann is not None:
             spec = spec.replace(rates=dataclasses.replace(spec.rates, annihilation=k_ann))
         cfg = cfg.replace(spec=spec)
-    out = out or f"runs/{cfg.task}-{cfg.mode}-{cfg.schedule}-seed{cfg.seed}"
+    out = out or (f"runs/{cfg.task}-{cfg.mode}-{'minimal' if cfg.minimal else cfg.schedule}"
+                  f"-seed{cfg.seed}")
     check_out_dir(out, overwrite)
 
     _finish(train(cfg, progress=not quiet), out, overwrite)

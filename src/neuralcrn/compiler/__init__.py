@@ -13,6 +13,8 @@
   (``feedforward | feedback``, everything of the feedback running together; ``docs/training.md``).
 - :func:`describe_protocol` (a step's protocol as JSON-able data, from its :class:`StepProgram`)
   and :func:`circuit_text` (the circuit in the text format with module and protocol comments).
+- :func:`compile_minimal` / :func:`minimal_program`: the smallest circuit that learns a linear
+  model with non-negative inputs (10 species, 12 reactions for linear regression).
 - :func:`protocol_network`: many training steps as one
   :class:`~neuralcrn.chemistry.SwitchedNetwork` (phases as switched rate constants, loads and
   washes as timed events) for the SBML / Antimony export of a whole training run.
@@ -30,6 +32,8 @@ from ._two_phase import (TWO_PHASE_MODULES, TwoPhaseStepResult, compile_two_phas
                          two_phase_program, two_phase_rates, two_phase_step)
 from ._schedule import PROTOCOL_FORMAT, circuit_text, describe_protocol
 from ._export_protocol import protocol_network
+from ._minimal import (MinimalSpecies, check_minimal_spec, compile_minimal, minimal_program,
+                       minimal_spec)
 
 __all__ = [
     "SpeciesMap", "build_species_map",
@@ -41,4 +45,5 @@ __all__ = [
     "TWO_PHASE_MODULES", "compile_two_phase", "two_phase_program", "two_phase_rates",
     "two_phase_step", "TwoPhaseStepResult",
     "PROTOCOL_FORMAT", "describe_protocol", "circuit_text", "protocol_network",
+    "compile_minimal", "minimal_program", "minimal_spec", "check_minimal_spec", "MinimalSpecies",
 ]

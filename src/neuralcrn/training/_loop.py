@@ -79,6 +79,8 @@ class TrainConfig:
                  read from the species) after every ``eval_every``-th epoch and after the last;
                  0 → only before training and after the last epoch (the other rows of the
                  history hold NaN; the running loss is always recorded).
+    minimal:     train the minimal circuit (:func:`neuralcrn.compiler.compile_minimal`; the
+                 task's minimal model unless ``spec`` is given; two-phase protocol).
     """
 
     task: str
@@ -94,6 +96,7 @@ class TrainConfig:
     chemical_eval: bool = True
     init: dict | None = None
     eval_every: int = 1
+    minimal: bool = False
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -248,6 +251,9 @@ def setup_for(config: TrainConfig, spec: ModelSpec) -> ChemicalSetup:
     """The compiled circuit a run of ``config`` uses (both modes: ideal runs report its sizes and
     write its files). An exact-gradient model runs the modular circuit in ideal mode and is
     refused by the two-phase schedule in chemical mode (SpecError)."""
+    if config.minimal:
+        from ._minimal import minimal_setup
+        return minimal_setup(spec)
     schedule = config.schedule
     if schedule == "two-phase" and spec.gradient != "first-order":
         if config.mode == "chemical":
@@ -300,6 +306,9 @@ def train(config: TrainConfig, *, progress: bool = False, log=None, resume=None)
     spec = config.spec if config.spec is not None else task.model_spec
     epochs = config.epochs if config.epochs is not None else task.epochs
     dataset = task.make_data(config.seed)
+    if config.minimal:
+        from ._minimal import minimal_run_spec
+        spec = minimal_run_spec(config, task, dataset)
     if dataset.d != spec.inputs or dataset.m != spec.outputs:
         raise SpecError(f"model has {spec.inputs} inputs / {spec.outputs} outputs but task "
                         f"{config.task!r} has {dataset.d} / {dataset.m}")
