@@ -171,6 +171,16 @@ class CircuitCache:
                                             xor=True)
         return self._cases[name]
 
+    def xor_at(self, annihilation: float) -> Case:
+        """The paper's XOR circuit at annihilation rate constant ``annihilation`` (named
+        ``xor-k{annihilation:g}``; the same as :meth:`xor` for the rates of
+        :data:`XOR_CIRCUITS`)."""
+        name = f"xor-k{annihilation:g}"
+        if name not in self._cases:
+            self._cases[name] = self._build(name, xor_spec(annihilation=annihilation), 1.0,
+                                            xor=True)
+        return self._cases[name]
+
     def scaling(self, d: int) -> Case:
         name = f"d{d}"
         if name not in self._cases:
