@@ -17,9 +17,9 @@ Parameters: Θ ~ N(0, s²) with s = 1 for ``xor`` (the compiler study's setting)
 W = 1. Samples: x ~ U(0, 1)^d, y = xor label (``xor``) or a random 0/1 label, from a fixed seed.
 
 A *phase system* is what an ODE solve of one phase integrates: by default exactly what the training
-layer integrates (:attr:`neuralcrn.training.ChemicalSetup.phased`: the phase's own reactions,
-padded to the largest phase, over all species of the circuit); with ``reduced=False`` the compiler's
-form (the whole circuit's reactions with the other phase's rate constants set to 0).
+layer integrates (:attr:`neuralcrn.training.ChemicalSetup.phased`: the phase's own reactions over
+all species of the circuit); with ``reduced=False`` the compiler's form (the whole circuit's
+reactions with the other phase's rate constants set to 0).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import numpy as np
 
 from ..compiler import NeuralCRN, StepProgram, compile_two_phase, load_sample, step_program
 from ..ideal import ChemistryRates, ModelSpec, Params, init_params
-from ..kinetics import MassActionStructure
+
 
 __all__ = ["Case", "CircuitCache", "xor_spec", "scaling_spec", "SCALING_HIDDEN", "SCHEDULE",
            "PAPER_ANNIHILATION", "XOR_CIRCUITS"]
@@ -109,8 +109,7 @@ class Case:
         phased = getattr(self.setup, "phased", None) if reduced else None
         if phased is None:
             return prog.structure, prog.rate_constants[ph], prog.durations[ph]
-        st = MassActionStructure(*(a[ph] for a in phased.structure))
-        return st, phased.rate_constants[ph], prog.durations[ph]
+        return phased.structures[ph], phased.rate_constants[ph], prog.durations[ph]
 
     @property
     def reduced(self) -> bool:
