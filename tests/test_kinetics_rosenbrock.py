@@ -16,9 +16,9 @@ from neuralcrn.errors import SimulationError, SpecError
 from neuralcrn.kinetics import (METHODS, MassActionStructure, choose_method, choose_phase_method,
                                 compile_network, mass_action_rhs, simulate, solve, solve_final,
                                 solve_final_stack, stiffness_number, substitution_depth)
-from neuralcrn.kinetics._jacobian import (block_depth, dense_jacobian, outside_product,
+from neuralcrn.kinetics._jacobian import (PairPlan, dense_jacobian, outside_product,
                                           pair_jacobian, pair_partner, pair_partner_numpy,
-                                          pair_plan, pair_solver)
+                                          pair_plan, pair_plan_numpy, pair_solver)
 from neuralcrn.kinetics._rosenbrock import fixed_step_solve
 from neuralcrn.kinetics._tableaus import TABLEAUS
 
@@ -64,6 +64,11 @@ def test_analytic_jacobians_match_autodiff(seed, trimolecular):
     np.testing.assert_allclose(dense_jacobian(x, k, st), J, rtol=1e-12, atol=1e-12)
     plan = pair_plan(st, a.n_species)
     pj = pair_jacobian(x, k, st, plan, outside=True)
+    # the compact numpy plan gives the same block entries
+    cp = PairPlan(*(jnp.asarray(v) for v in pair_plan_numpy(a.structure(), a.n_species)))
+    pc = pair_jacobian(x, k, st, cp, outside=True)
+    np.testing.assert_allclose(pc.diag, pj.diag, rtol=1e-13, atol=1e-14)
+    np.testing.assert_allclose(pc.off, pj.off, rtol=1e-13, atol=1e-14)
     p = np.asarray(plan.partner)
     rows = np.arange(a.n_species)
     np.testing.assert_allclose(pj.diag, J[rows, rows], rtol=1e-12, atol=1e-12)
@@ -102,31 +107,35 @@ def xor_cases():
 
 
 def test_block_substitution_is_exact_on_neural_crn_phases(xor_cases):
+    """(shift·I − J)⁻¹ r by the pair-block inverse plus `depth` sweeps equals a dense solve, with
+    the full JAX plan and with the compact numpy plan (which drops species that never change)."""
     case = xor_cases[1e4]
     x = jnp.asarray(case.loaded(0)) + 0.01
+    S = x.shape[0]
     for name, depth in (("feedforward", 2), ("feedback", 4)):
         st, k, T = case.phase_system(name)
-        S = x.shape[0]
-        plan = pair_plan(st, S)
-        assert int(block_depth(st, k, plan, 16)) == depth
-        assert substitution_depth(MassActionStructure(*(np.asarray(v) for v in st)), S,
-                                  np.asarray(k)) == depth
+        stn = MassActionStructure(*(np.asarray(v) for v in st))
+        compact = pair_plan_numpy(stn, S, np.asarray(k))
+        full = pair_plan(st, S, k)
+        assert int(full.depth) == int(compact.depth) == depth
+        assert substitution_depth(stn, S, np.asarray(k)) == depth
+        assert compact.out_rows.size < full.out_rows.size             # fewer entries
         J = np.asarray(dense_jacobian(x, k, st))
-        pj = pair_jacobian(x, k, st, plan, outside=True)
         shift = 1.0 / (1e-3 * TABLEAUS["rodas5"].gamma)
-        block = pair_solver(pj.diag, pj.off, plan.partner, shift)
         # right-hand sides vanish on species the phase does not change (f and every stage
-        # vector are 0 there), which is why links from those species are not counted
+        # vector are 0 there), which is why links from those species are not needed
         changing = np.zeros(S, bool)
-        active = (np.asarray(k)[np.asarray(st.stoich_reaction)] > 0) & (
-            np.asarray(st.stoich_value) != 0)
-        changing[np.asarray(st.stoich_species)[active]] = True
+        active = (np.asarray(k)[stn.stoich_reaction] > 0) & (stn.stoich_value != 0)
+        changing[stn.stoich_species[active]] = True
         r = jnp.asarray(np.random.default_rng(0).normal(size=S) * changing)
-        u = block(r)
-        for _ in range(depth):
-            u = block(r + outside_product(pj.lower, plan, u))
-        np.testing.assert_allclose(u, np.linalg.solve(shift * np.eye(S) - J, r), rtol=1e-11,
-                                   atol=1e-13)
+        expected = np.linalg.solve(shift * np.eye(S) - J, r)
+        for plan in (full, PairPlan(*(jnp.asarray(a) for a in compact))):
+            pj = pair_jacobian(x, k, st, plan, outside=True)
+            block = pair_solver(pj.diag, pj.off, plan.partner, shift)
+            u = block(r)
+            for _ in range(depth):
+                u = block(r + outside_product(pj.lower, plan, u))
+            np.testing.assert_allclose(u, expected, rtol=1e-11, atol=1e-13)
 
 
 def test_cyclic_stiff_coupling_is_refused_by_exact_pairs_and_handled_by_auto():

@@ -6,8 +6,9 @@
   annihilation rate k_ann = 100 (SPEC §3).
 * ``xor-k1e4`` — the same model at neuralcrn's default k_ann = 1e4 (chosen for gradient accuracy:
   6e-4 relative error against the ideal math instead of 5e-2 at 100, ``docs/compiler.md``). The
-  annihilation makes the feedforward phase stiff (fastest eigenvalue ≈ k_ann·|z|), so an explicit
-  solver needs ≈ 50× more steps there.
+  annihilation makes the feedforward phase stiff (fastest eigenvalue ≈ k_ann·|z|): an explicit
+  solver needs ≈ 50× more steps there, the Rosenbrock integrator about as many as at 100.
+* ``xor-k1e6`` — the same at k_ann = 1e6 (near the fast-annihilation limit).
 * ``d{d}`` — the scaling family of SPEC §7: drive "bias" (u = (x, 1)), z(0) = 0, **fixed hidden width
   n = 8**, full Θ ∈ R^{8×(d+1)}, quadratic α = 0.15, T = 0.4, first-order gradient, two-phase
   schedule; with n fixed every module grows linearly in d.
@@ -44,7 +45,7 @@ SCALING_HIDDEN = 8
 PAPER_ANNIHILATION = 100.0
 """The annihilation rate constant of the paper's circuits (SPEC §3: k_ann, default 100)."""
 
-XOR_CIRCUITS = {"xor": PAPER_ANNIHILATION, "xor-k1e4": 1e4}
+XOR_CIRCUITS = {"xor": PAPER_ANNIHILATION, "xor-k1e4": 1e4, "xor-k1e6": 1e6}
 """Benchmark names of the paper's XOR model → annihilation rate constant."""
 
 
@@ -99,6 +100,32 @@ class Case:
 
     def phase_index(self, name: str) -> int:
         return self.circuit.module_names.index(name)
+
+    def phase_method(self, name: str) -> str:
+        """The ODE method chemical training integrates phase ``name`` with (``method="auto"``:
+        :meth:`neuralcrn.training.ChemicalSetup.phase_methods`)."""
+        from ..kinetics import MassActionStructure, choose_phase_method
+
+        st, k, T = self.phase_system(name)
+        return choose_phase_method(MassActionStructure(*(np.asarray(a) for a in st)),
+                                   self.circuit.network.n_species, np.asarray(k), float(T))
+
+    def phase_start(self, name: str, i: int = 0) -> np.ndarray:
+        """``(S,)`` state at the start of phase ``name`` for sample ``i`` (the earlier phases
+        integrated tightly, rtol 1e-12)."""
+        from ..kinetics import solve_final
+
+        x = jnp.asarray(self.loaded(i))
+        for earlier in self.circuit.module_names[:self.phase_index(name)]:
+            st, k, T = self.phase_system(earlier)
+            x = solve_final(st, k, x, T, method="rodas5", rtol=1e-12, atol=1e-15,
+                            max_steps=1_000_000)
+        return np.asarray(x)
+
+    def phase_plan(self, name: str):
+        """The training layer's Jacobian plan of phase ``name`` (``None`` without one)."""
+        phased = getattr(self.setup, "phased", None)
+        return None if phased is None else phased.plans[self.phase_index(name)]
 
     def phase_system(self, name: str, *, reduced: bool = True):
         """``(structure, rate_constants, duration)`` of phase ``name`` as JAX arrays (see the

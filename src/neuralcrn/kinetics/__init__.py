@@ -18,8 +18,8 @@ Rate law everywhere (see :mod:`neuralcrn.chemistry.network`): a reaction ``Σ ν
 from ._arrays import MassActionArrays, MassActionStructure, compile_network
 from ._rhs import mass_action_rhs, reaction_rates
 from ._solve import (DEFAULT_METHOD, DENSE_MAX_SPECIES, METHODS, STIFF_THRESHOLD, ODESolution,
-                     choose_method, choose_phase_method, resolve_method, solve, solve_at,
-                     solve_final, solve_final_stack, stiffness_number)
+                     choose_method, choose_phase_method, jacobian_plan, resolve_method, solve,
+                     solve_at, solve_final, solve_final_stack, stiffness_number)
 from ._trajectory import Trajectory, write_trajectory_csv
 from ._ode import device_structure, simulate
 from ._jacobian import substitution_depth
@@ -31,5 +31,6 @@ __all__ = [
     "mass_action_rhs", "reaction_rates", "solve", "solve_at", "solve_final", "solve_final_stack",
     "ODESolution", "METHODS", "DEFAULT_METHOD", "resolve_method", "choose_method",
     "choose_phase_method", "stiffness_number", "STIFF_THRESHOLD", "substitution_depth",
+    "jacobian_plan",
     "DENSE_MAX_SPECIES",
 ]

@@ -35,9 +35,9 @@ import numpy as np
 
 from ._arrays import MassActionStructure
 
-__all__ = ["reactant_partials", "pair_partner", "PairPlan", "pair_plan", "PairJacobian",
-           "pair_jacobian", "outside_product", "pair_solver", "block_depth", "dense_jacobian",
-           "substitution_depth"]
+__all__ = ["reactant_partials", "pair_partner", "pair_partner_numpy", "PairPlan", "pair_plan",
+           "pair_plan_numpy", "MAX_SWEEPS", "PairJacobian", "pair_jacobian", "outside_product",
+           "pair_solver", "block_depth", "dense_jacobian", "substitution_depth"]
 
 
 def reactant_partials(x, rate_constants, structure: MassActionStructure):
@@ -89,42 +89,75 @@ def pair_partner(structure: MassActionStructure, n_species: int):
 
 
 class PairPlan(NamedTuple):
-    """Per-solve constants of the pair-block Jacobian (arrays; from :func:`pair_plan`).
+    """Which Jacobian entries the pair-block solves use, as flat entry lists (arrays; a pytree).
 
-    partner: ``(S,)`` from :func:`pair_partner`. rows: ``(N,)`` species of each stoichiometry
-    triplet. columns: ``(N, q)`` the species in each reactant slot of the triplet's reaction
-    (S for padding). weight_self, weight_partner, weight_off: ``(N, q)`` the triplet's
-    stoichiometry entry where that slot holds the row's own species, its partner, or a species
-    outside its block (else 0).
+    An entry e adds ``weight[e] · ∂v_r/∂(slot s)`` (r = ``reaction[e]``, s = ``slot[e]``, see
+    :func:`reactant_partials`) to J at row ``rows[e]``:
+
+    partner: ``(S,)`` int32, :func:`pair_partner`.
+    in_rows, in_reaction, in_slot, in_weight, in_partner: ``(B,)``: entries inside the blocks,
+        in column ``rows`` (the diagonal) or, where ``in_partner``, in the partner's column.
+    out_rows, out_cols, out_reaction, out_slot, out_weight: ``(E,)``: entries outside the blocks
+        (column ``out_cols``).
+    depth: ``()`` int32: block substitution sweeps that make a solve exact (> :data:`MAX_SWEEPS`
+        where the outside entries link the blocks in a cycle).
+
+    :func:`pair_plan` (JAX, for traced structures) lists every (stoichiometry entry, reactant
+    slot) and masks the weights; :func:`pair_plan_numpy` lists only the entries that can be
+    non-zero and leaves out columns of species that never change (their stage vectors are 0), so
+    a sweep costs O(E) with E often a tenth of N·q.
     """
 
     partner: jnp.ndarray
-    rows: jnp.ndarray
-    columns: jnp.ndarray
-    weight_self: jnp.ndarray
-    weight_partner: jnp.ndarray
-    weight_off: jnp.ndarray
+    in_rows: jnp.ndarray
+    in_reaction: jnp.ndarray
+    in_slot: jnp.ndarray
+    in_weight: jnp.ndarray
+    in_partner: jnp.ndarray
+    out_rows: jnp.ndarray
+    out_cols: jnp.ndarray
+    out_reaction: jnp.ndarray
+    out_slot: jnp.ndarray
+    out_weight: jnp.ndarray
+    depth: jnp.ndarray
 
 
-def pair_plan(structure: MassActionStructure, n_species: int) -> PairPlan:
-    """The :class:`PairPlan` of a structure (computed once per solve; pure JAX)."""
-    partner = pair_partner(structure, n_species)
+MAX_SWEEPS = 16
+"""Longest chain of pair blocks an exact pair-block solve follows."""
+
+
+def pair_plan(structure: MassActionStructure, n_species: int, rate_constants=None) -> PairPlan:
+    """The :class:`PairPlan` of a structure, every (stoichiometry entry, reactant slot) listed;
+    pure JAX (works on traced arrays). ``depth`` from the reactions with non-zero
+    ``rate_constants`` (every reaction if ``None``) by :func:`block_depth`."""
+    S = n_species
+    partner = pair_partner(structure, S)
     idx = jnp.asarray(structure.reactant_index)
     ss, sr = jnp.asarray(structure.stoich_species), jnp.asarray(structure.stoich_reaction)
-    sv = jnp.asarray(structure.stoich_value)[:, None]
-    slots = idx[sr]
+    sv = jnp.asarray(structure.stoich_value)
+    q = idx.shape[1]
+    slots = idx[sr]                                          # (N, q) column species
     own = ss[:, None]
     mate = partner[ss][:, None]
-    w_self = jnp.where(slots == own, sv, 0.0)
-    w_mate = jnp.where((slots == mate) & (mate != own), sv, 0.0)
-    w_off = jnp.where((slots != own) & (slots != mate) & (slots < n_species), sv, 0.0)
-    return PairPlan(partner, ss, slots, w_self, w_mate, w_off)
+    rows = jnp.broadcast_to(own, slots.shape).reshape(-1)
+    reaction = jnp.broadcast_to(sr[:, None], slots.shape).reshape(-1)
+    slot = jnp.broadcast_to(jnp.arange(q, dtype=jnp.int32), slots.shape).reshape(-1)
+    inside = (slots == own) | ((slots == mate) & (mate != own))
+    outside = ~inside & (slots < S)
+    w = jnp.broadcast_to(sv[:, None], slots.shape)
+    plan = PairPlan(partner, rows, reaction, slot, jnp.where(inside, w, 0.0).reshape(-1),
+                    ((slots != own) & inside).reshape(-1), rows,
+                    jnp.minimum(slots, S - 1).reshape(-1), reaction, slot,
+                    jnp.where(outside, w, 0.0).reshape(-1), jnp.int32(0))
+    k = (jnp.ones(idx.shape[0]) if rate_constants is None else jnp.asarray(rate_constants))
+    changing = jnp.zeros(S + 1, bool).at[jnp.where((sv != 0) & (k[sr] > 0), ss, S)].set(True)
+    return plan._replace(depth=block_depth(plan, k, changing[:S], MAX_SWEEPS))
 
 
 class PairJacobian(NamedTuple):
     """J at one state: ``diag`` ``(S,)`` J[i, i]; ``off`` ``(S,)`` J[i, partner[i]] (0 for a 1×1
-    block); ``lower`` ``(N, q)`` the entries outside the blocks, at row ``plan.rows[t]`` and
-    column ``plan.columns[t, s]`` (``None`` unless asked for)."""
+    block); ``lower`` ``(E,)`` the values of the plan's entries outside the blocks (``None``
+    unless asked for)."""
 
     diag: jnp.ndarray
     off: jnp.ndarray
@@ -135,18 +168,18 @@ def pair_jacobian(x, rate_constants, structure: MassActionStructure, plan: PairP
                   outside: bool = False) -> PairJacobian:
     """The Jacobian entries inside the pair blocks of one state ``x`` ``(S,)`` (with ``outside``,
     also those outside, for :func:`outside_product`)."""
-    P = reactant_partials(x, rate_constants, structure)[jnp.asarray(structure.stoich_reaction)]
-    both = jnp.stack([jnp.sum(plan.weight_self * P, axis=1),
-                      jnp.sum(plan.weight_partner * P, axis=1)], axis=1)
-    out = jax.ops.segment_sum(both, plan.rows, num_segments=x.shape[-1])
-    return PairJacobian(out[:, 0], out[:, 1], plan.weight_off * P if outside else None)
+    P = reactant_partials(x, rate_constants, structure)
+    vals = plan.in_weight * P[plan.in_reaction, plan.in_slot]
+    both = jnp.stack([jnp.where(plan.in_partner, 0.0, vals), jnp.where(plan.in_partner, vals, 0.0)],
+                     axis=1)
+    out = jax.ops.segment_sum(both, plan.in_rows, num_segments=x.shape[-1])
+    lower = plan.out_weight * P[plan.out_reaction, plan.out_slot] if outside else None
+    return PairJacobian(out[:, 0], out[:, 1], lower)
 
 
 def outside_product(lower, plan: PairPlan, u):
-    """``J_off · u`` for one state: the entries outside the pair blocks times u ``(S,)``."""
-    upad = jnp.concatenate([u, jnp.zeros((1,), u.dtype)])
-    return jax.ops.segment_sum(jnp.sum(lower * upad[plan.columns], axis=1), plan.rows,
-                               num_segments=u.shape[0])
+    """``J_off · u`` for one state: the plan's entries outside the pair blocks times u ``(S,)``."""
+    return jax.ops.segment_sum(lower * u[plan.out_cols], plan.out_rows, num_segments=u.shape[0])
 
 
 def pair_solver(diag, off, partner, shift):
@@ -168,26 +201,20 @@ def pair_solver(diag, off, partner, shift):
     return solve
 
 
-def block_depth(structure: MassActionStructure, rate_constants, plan: PairPlan,
-                limit: int):
-    """``()`` int32: the number of substitution sweeps that make the pair-block solve exact (the
-    longest chain of blocks linked by active entries of J_off, counting only links from species
-    that change), or ``limit + 1`` when it exceeds ``limit`` (always the case for a cycle).
-    Pure JAX, O(N·q) per chain link; the numpy counterpart is :func:`substitution_depth`."""
+def block_depth(plan: PairPlan, rate_constants, changing, limit: int):
+    """``()`` int32: the number of substitution sweeps that make the pair-block solve exact: the
+    longest chain of blocks linked by the plan's outside entries of active reactions (only links
+    from ``changing`` species ``(S,)`` bool count: the others carry u = 0), or ``limit + 1``
+    when it exceeds ``limit`` (always the case for a cycle). Pure JAX, O(E) per chain link; the
+    numpy counterpart is :func:`pair_plan_numpy`."""
     S = plan.partner.shape[0]
     k = jnp.asarray(rate_constants)
-    sr = jnp.asarray(structure.stoich_reaction)
-    active = (k[sr] > 0) & (jnp.asarray(structure.stoich_value) != 0)
-    changing = jnp.zeros(S + 1, bool).at[jnp.where(active, plan.rows, S)].set(True)
-    changing = changing.at[S].set(False)
-    edge = active[:, None] & (plan.weight_off != 0) & changing[plan.columns]
-    src = jnp.minimum(plan.columns, S - 1)
-    dst = jnp.broadcast_to(plan.rows[:, None], src.shape)
+    act_out = (plan.out_weight != 0) & (k[plan.out_reaction] > 0)
+    edge = act_out & changing[plan.out_cols]
 
     def relax(level):
-        cand = jnp.where(edge, level[src] + 1, 0)
-        new = jnp.zeros(S, jnp.int32).at[dst].max(cand)
-        new = jnp.maximum(new, level)
+        cand = jnp.where(edge, level[plan.out_cols] + 1, 0)
+        new = jnp.maximum(jnp.zeros(S, jnp.int32).at[plan.out_rows].max(cand), level)
         return jnp.maximum(new, new[plan.partner])
 
     def cond(c):
@@ -200,8 +227,7 @@ def block_depth(structure: MassActionStructure, rate_constants, plan: PairPlan,
 
     level0 = jnp.zeros(S, jnp.int32)
     level, _, _ = jax.lax.while_loop(cond, body, (relax(level0), level0, jnp.int32(1)))
-    depth = jnp.max(level, initial=0)
-    return jnp.minimum(depth, limit + 1).astype(jnp.int32)
+    return jnp.minimum(jnp.max(level, initial=0), limit + 1).astype(jnp.int32)
 
 
 def dense_jacobian(x, rate_constants, structure: MassActionStructure):
@@ -241,29 +267,45 @@ def pair_partner_numpy(structure: MassActionStructure, n_species: int) -> np.nda
     return np.where(partner[partner] == self_index, partner, self_index).astype(np.int32)
 
 
-def substitution_depth(structure: MassActionStructure, n_species: int,
-                       rate_constants=None) -> int | None:
-    """numpy counterpart of :func:`block_depth`: the number of substitution sweeps that make the
-    pair-block solve exact, or ``None`` when the links outside the blocks form a cycle (then only
-    a W-method or a dense solve applies). ``rate_constants`` ``None`` counts every reaction
-    (the structural bound: switching reactions off never lengthens a chain). For choosing a
-    method before compiling."""
+def pair_plan_numpy(structure: MassActionStructure, n_species: int,
+                    rate_constants=None) -> PairPlan:
+    """The compact :class:`PairPlan` (numpy arrays): only entries of reactions with non-zero
+    ``rate_constants`` (every reaction if ``None``) and non-zero stoichiometry, and outside
+    entries only in columns of species that change (with ``rate_constants=None``: that appear in
+    any stoichiometry entry). ``depth`` from the chain of blocks (> :data:`MAX_SWEEPS` for a
+    cycle). For networks known before compiling (simulate, training phases)."""
+    S = n_species
     idx = np.asarray(structure.reactant_index)
-    k = (np.ones(idx.shape[0]) if rate_constants is None else np.asarray(rate_constants))
     ss, sr = np.asarray(structure.stoich_species), np.asarray(structure.stoich_reaction)
-    sv = np.asarray(structure.stoich_value)
-    partner = pair_partner_numpy(structure, n_species)
-    block = np.minimum(np.arange(n_species), partner)
-    active = (k[sr] > 0) & (sv != 0)
-    changing = np.zeros(n_species + 1, bool)
-    changing[ss[active]] = True
-    rows = np.repeat(ss[active], idx.shape[1])
-    cols = idx[sr[active]].reshape(-1)
-    keep = changing[cols]
-    rows, cols = block[rows[keep]], block[cols[keep]]
+    sv = np.asarray(structure.stoich_value, dtype=float)
+    R, q = idx.shape
+    k = np.ones(R) if rate_constants is None else np.asarray(rate_constants, dtype=float)
+    partner = pair_partner_numpy(structure, S)
+    active = (sv != 0) & (k[sr] > 0)
+    ss, sr, sv = ss[active], sr[active], sv[active]
+    changing = np.zeros(S + 1, bool)
+    changing[ss] = True
+    cols = idx[sr]                                           # (N', q)
+    own, mate = ss[:, None], partner[ss][:, None]
+    inside = (cols == own) | ((cols == mate) & (mate != own))
+    outside = ~inside & (cols < S) & changing[np.minimum(cols, S)]
+    t_in, s_in = np.nonzero(inside)
+    t_out, s_out = np.nonzero(outside)
+    i32 = lambda a: np.asarray(a, dtype=np.int32)  # noqa: E731
+    block = np.minimum(np.arange(S), partner)
+    depth = _chain_depth(block[ss[t_out]], block[cols[t_out, s_out]], np.unique(block))
+    return PairPlan(
+        i32(partner), i32(ss[t_in]), i32(sr[t_in]), i32(s_in), sv[t_in],
+        cols[t_in, s_in] != ss[t_in], i32(ss[t_out]), i32(cols[t_out, s_out]), i32(sr[t_out]),
+        i32(s_out), sv[t_out], np.int32(MAX_SWEEPS + 1 if depth is None else depth))
+
+
+def _chain_depth(rows, cols, nodes) -> int | None:
+    """Longest path (in edges) of the graph with edges col → row between different nodes, or
+    ``None`` if it has a cycle (Kahn's topological order)."""
     edges = {(int(c), int(r)) for c, r in zip(cols, rows) if c != r}
     succ: dict[int, list[int]] = {}
-    indeg = {int(b): 0 for b in np.unique(block)}
+    indeg = {int(b): 0 for b in nodes}
     for c, r in edges:
         succ.setdefault(c, []).append(r)
         indeg[r] += 1
@@ -281,3 +323,13 @@ def substitution_depth(structure: MassActionStructure, n_species: int,
     if seen < len(indeg):
         return None
     return max(depth.values(), default=0)
+
+
+def substitution_depth(structure: MassActionStructure, n_species: int,
+                       rate_constants=None) -> int | None:
+    """The number of block substitution sweeps that make the pair-block solve exact
+    (:func:`pair_plan_numpy`), or ``None`` when the entries outside the blocks link them in a
+    cycle (then only a W-method or a dense solve applies). ``rate_constants`` ``None`` counts
+    every reaction (the structural bound: switching reactions off never lengthens a chain)."""
+    d = int(pair_plan_numpy(structure, n_species, rate_constants).depth)
+    return None if d > MAX_SWEEPS else d

@@ -11,8 +11,9 @@ from ..chemistry.network import ReactionNetwork
 from ..errors import SimulationError
 from ._arrays import MassActionArrays, MassActionStructure
 from ._inputs import as_arrays, initial_state, rate_vector, time_grid
-from ._solve import (_EXPLICIT, DEFAULT_METHOD, METHODS, STATUS_MESSAGES, STATUS_OK,
-                     choose_method, solve_jit)
+from ._jacobian import PairPlan
+from ._solve import (_EXPLICIT, DEFAULT_METHOD, METHODS, ROSENBROCK, STATUS_MESSAGES, STATUS_OK,
+                     choose_method, jacobian_plan, solve_jit)
 from ._trajectory import Trajectory
 
 __all__ = ["simulate", "device_structure"]
@@ -59,6 +60,32 @@ def device_structure(arrays: MassActionArrays, *, pad: bool = False) -> MassActi
                 np.concatenate([st.stoich_value, np.zeros(n_pad, np.float64)]))
         hit = MassActionStructure(*(jnp.asarray(a) for a in st))
         _STRUCTURES[key] = hit
+    return hit
+
+
+_PLANS: dict[tuple, PairPlan] = {}
+
+
+def _plan(arrays: MassActionArrays, structure: MassActionStructure) -> PairPlan:
+    """The structural pair-block Jacobian plan of the padded structure (every reaction counted,
+    so new rate constants reuse it and the compiled solver), cached like the structure."""
+    key = arrays.structure_key
+    hit = _PLANS.get(key)
+    if hit is None:
+        if len(_PLANS) >= _MAX_CACHED:
+            _PLANS.clear()
+        plan = jacobian_plan(structure, arrays.n_species)
+        # pad the entry lists (weight 0) to bucket sizes, as the structure: networks of similar
+        # sizes share one compiled solver
+        pad = lambda a, n: jnp.concatenate([a, jnp.zeros(n - a.shape[0], a.dtype)])  # noqa: E731
+        nb, ne = _bucket(plan.in_rows.shape[0]), _bucket(plan.out_rows.shape[0])
+        fields = plan._asdict()
+        for name, v in fields.items():
+            if name.startswith("in_"):
+                fields[name] = pad(v, nb)
+            elif name.startswith("out_"):
+                fields[name] = pad(v, ne)
+        hit = _PLANS[key] = PairPlan(**fields)
     return hit
 
 
@@ -155,9 +182,11 @@ def simulate(network: ReactionNetwork | MassActionArrays, t_end: float | None = 
     P = len(ts)  # pad the save times by repeating the last one, to share compilations
     ts_padded = np.concatenate([ts, np.full(max(_bucket(P), _MIN_SAVES) - P, ts[-1])])
     method = choose_method(structure, arrays.n_species, method)
+    plan = _plan(arrays, structure) if method in ROSENBROCK and ROSENBROCK[method][1] == "pairs" \
+        else None
     sol = solve_jit(structure, k, x, ts_padded, method=method, rtol=float(rtol),
                     atol=float(atol), max_steps=int(max_steps),
-                    dt0=None if dt0 is None else float(dt0))
+                    dt0=None if dt0 is None else float(dt0), jacobian_plan=plan)
     status = int(sol.status)
     if status != STATUS_OK:
         raise SimulationError(_failure_message(sol, status, float(ts[-1]), x, arrays.species,

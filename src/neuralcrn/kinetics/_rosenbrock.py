@@ -33,16 +33,14 @@ import jax
 import jax.numpy as jnp
 
 from ._arrays import MassActionStructure
-from ._jacobian import (block_depth, dense_jacobian, outside_product, pair_jacobian, pair_plan,
-                        pair_solver)
+from ._jacobian import (MAX_SWEEPS, PairPlan, dense_jacobian, outside_product, pair_jacobian,
+                        pair_plan, pair_solver)
 from ._loop import STATUS_LINEAR, STATUS_OK, Stepper
 from ._tableaus import TABLEAUS, TransformedTableau
 
 __all__ = ["LINEAR_SOLVERS", "MAX_SWEEPS", "rosenbrock_stepper", "fixed_step_solve"]
 
 LINEAR_SOLVERS = ("pairs", "dense")
-MAX_SWEEPS = 16
-"""Longest chain of pair blocks an exact pair-block solve follows (deeper: status 5)."""
 
 
 class _Linear(NamedTuple):
@@ -51,11 +49,11 @@ class _Linear(NamedTuple):
     status: jnp.ndarray     # () int32: STATUS_OK or STATUS_LINEAR
 
 
-def _pairs(structure, k, S, exact: bool) -> _Linear:
-    plan = pair_plan(structure, S)
+def _pairs(structure, k, S, exact: bool, plan: PairPlan | None = None) -> _Linear:
+    plan = pair_plan(structure, S, k) if plan is None else plan
     status = jnp.int32(STATUS_OK)
     if exact:
-        depth = block_depth(structure, k, plan, MAX_SWEEPS)
+        depth = jnp.asarray(plan.depth)
         status = jnp.where(depth > MAX_SWEEPS, STATUS_LINEAR, STATUS_OK).astype(jnp.int32)
 
     def jacobian(y):
@@ -87,12 +85,14 @@ def _dense(structure, k, S) -> _Linear:
     return _Linear(jacobian, factor, jnp.int32(STATUS_OK))
 
 
-def _linear(structure, k, S, tab: TransformedTableau, linear: str) -> _Linear:
+def _linear(structure, k, S, tab: TransformedTableau, linear: str,
+            plan: PairPlan | None = None) -> _Linear:
     if linear not in LINEAR_SOLVERS:
         raise ValueError(f"unknown linear solver {linear!r}; choose one of "
                          f"{', '.join(LINEAR_SOLVERS)}")
-    return _pairs(structure, k, S, not tab.w_method) if linear == "pairs" else _dense(structure,
-                                                                                       k, S)
+    if linear == "pairs":
+        return _pairs(structure, k, S, not tab.w_method, plan)
+    return _dense(structure, k, S)
 
 
 def _combination(coefficients, U):
@@ -116,15 +116,17 @@ def _stages(tab: TransformedTableau, f, solve, y, fy, h):
 
 
 def rosenbrock_stepper(structure: MassActionStructure, k, f, S: int, *, method: str = "rodas5",
-                       linear: str = "pairs") -> Stepper:
+                       linear: str = "pairs", plan: PairPlan | None = None) -> Stepper:
     """The :class:`~neuralcrn.kinetics._loop.Stepper` of Rosenbrock method ``method`` (a name of
     :data:`~neuralcrn.kinetics._tableaus.TABLEAUS`) with linear solver ``linear`` for the
-    network ``(structure, k)`` whose right-hand side on ``(K, S)`` states is ``f``."""
+    network ``(structure, k)`` whose right-hand side on ``(K, S)`` states is ``f``; ``plan``: a
+    precomputed :class:`~neuralcrn.kinetics._jacobian.PairPlan` (default: every entry, found in
+    the solve)."""
     if method not in TABLEAUS:
         raise ValueError(f"unknown Rosenbrock method {method!r}; choose one of "
                          f"{', '.join(TABLEAUS)}")
     tab = TABLEAUS[method]
-    lin = _linear(structure, k, S, tab, linear)
+    lin = _linear(structure, k, S, tab, linear, plan)
 
     def step(y, fy, jac, h):
         y1, err, U = _stages(tab, f, lin.factor(jac, 1.0 / (h * tab.gamma)), y, fy, h)

@@ -34,7 +34,7 @@ from jaxtyping import Array, Float, Int
 import numpy as np
 
 from ._arrays import MassActionStructure
-from ._jacobian import substitution_depth
+from ._jacobian import PairPlan, pair_plan_numpy, substitution_depth
 from ._rhs import mass_action_rhs
 from ._explicit import EXPLICIT_TABLEAUS, explicit_stepper
 from ._loop import STATUS_LINEAR, adaptive_loop
@@ -42,8 +42,8 @@ from ._rosenbrock import MAX_SWEEPS, rosenbrock_stepper
 
 __all__ = ["METHODS", "ROSENBROCK", "DEFAULT_METHOD", "DENSE_MAX_SPECIES", "STIFF_THRESHOLD",
            "ODESolution", "STATUS_MESSAGES", "choose_method", "choose_phase_method",
-           "stiffness_number", "resolve_method", "solve", "solve_at", "solve_final",
-           "solve_final_stack"]
+           "stiffness_number", "resolve_method", "jacobian_plan", "solve", "solve_at",
+           "solve_final", "solve_final_stack"]
 
 _EXPLICIT = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8,
              "bosh3": diffrax.Bosh3}
@@ -193,21 +193,38 @@ def resolve_method(method: str, structure: MassActionStructure | None = None,
     return "rodas5"
 
 
-def _lean_solve(method, structure, rate_constants, y0, t0, t1, ts, rtol, atol, max_steps, dt0):
+def _lean_solve(method, structure, rate_constants, y0, t0, t1, ts, rtol, atol, max_steps, dt0,
+                wrap=None, plan=None):
     """Our own loop (:func:`~neuralcrn.kinetics._loop.adaptive_loop`) with a Rosenbrock or a lean
-    explicit stepper, on ``(K, S)`` pots."""
+    explicit stepper, on ``(K, S)`` pots. ``wrap`` maps the right-hand side on ``(K, S)`` states to
+    the one used (the benchmarks count its calls)."""
     k = jnp.asarray(rate_constants, y0.dtype)
 
     def f(y):
         return jax.vmap(lambda v: mass_action_rhs(v, k, structure))(y)
 
+    f = f if wrap is None else wrap(f)
+
     if method in ROSENBROCK:
         table, linear = ROSENBROCK[method]
-        stepper = rosenbrock_stepper(structure, k, f, y0.shape[-1], method=table, linear=linear)
+        stepper = rosenbrock_stepper(structure, k, f, y0.shape[-1], method=table, linear=linear,
+                                     plan=plan)
     else:
         stepper = explicit_stepper(f, method)
     return adaptive_loop(stepper, f, y0, t0, t1, ts=ts, rtol=rtol, atol=atol, max_steps=max_steps,
                          dt0=dt0)
+
+
+def jacobian_plan(structure: MassActionStructure, n_species: int,
+                  rate_constants=None) -> PairPlan:
+    """The compact pair-block Jacobian plan of a network known before compiling (numpy analysis,
+    returned as JAX arrays; :func:`~neuralcrn.kinetics._jacobian.pair_plan_numpy`): pass it as
+    ``jacobian_plan`` to the solvers. ``rate_constants`` (default: every reaction active) lets
+    it leave out the reactions switched off and the species that then never change; the solve is
+    exact only for rate vectors with the same zero pattern."""
+    plan = pair_plan_numpy(MassActionStructure(*(np.asarray(a) for a in structure)), n_species,
+                           rate_constants)
+    return PairPlan(*(jnp.asarray(a) for a in plan))
 
 
 def _vector_field(t, y, args):
@@ -256,7 +273,8 @@ def _status(sol, ys) -> Int[Array, ""]:
 def solve(structure: MassActionStructure, rate_constants: Float[Array, "R"],
           x0: Float[Array, "S"], ts: Float[Array, "P"], *, t0: float = 0.0,
           method: str = DEFAULT_METHOD, rtol: float = 1e-8, atol: float = 1e-10,
-          max_steps: int = 200_000, dt0: float | None = None) -> ODESolution:
+          max_steps: int = 200_000, dt0: float | None = None,
+          jacobian_plan: PairPlan | None = None) -> ODESolution:
     """Integrate the mass-action ODE from ``(t0, x0)`` and save at ``ts``; never raises on failure.
 
     Parameters
@@ -272,6 +290,10 @@ def solve(structure: MassActionStructure, rate_constants: Float[Array, "R"],
     method, max_steps, dt0:
         Static (Python values): solver name (see ``METHODS``), step limit (attempted steps),
         initial step (``None``: chosen automatically).
+    jacobian_plan:
+        Pair-block methods: the Jacobian entries to use, from :func:`jacobian_plan` (arrays; may
+        be traced). Default: every entry, found in the solve. A plan that leaves out entries
+        (e.g. of species that never change) only makes the solve faster.
     rtol, atol:
         Relative and absolute tolerances of the step-size control (may be traced).
 
@@ -285,7 +307,7 @@ def solve(structure: MassActionStructure, rate_constants: Float[Array, "R"],
     ts = jnp.asarray(ts, dtype=jnp.float64)
     if method in _LEAN:
         r = _lean_solve(method, structure, rate_constants, jnp.asarray(x0, jnp.float64)[None],
-                        t0, ts[-1], ts, rtol, atol, max_steps, dt0)
+                        t0, ts[-1], ts, rtol, atol, max_steps, dt0, plan=jacobian_plan)
         return ODESolution(r.ys[:, 0], r.t, r.y[0], r.status, r.num_steps)
     saveat = diffrax.SaveAt(subs=[diffrax.SubSaveAt(ts=ts), diffrax.SubSaveAt(t1=True)])
     sol = _diffeqsolve(structure, rate_constants, x0, t0, ts[-1], saveat, method, rtol, atol,
@@ -299,20 +321,22 @@ def solve(structure: MassActionStructure, rate_constants: Float[Array, "R"],
 def solve_at(structure: MassActionStructure, rate_constants: Float[Array, "R"],
              x0: Float[Array, "S"], ts: Float[Array, "P"], *, t0: float = 0.0,
              method: str = DEFAULT_METHOD, rtol: float = 1e-8, atol: float = 1e-10,
-             max_steps: int = 200_000, dt0: float | None = None) -> Float[Array, "P S"]:
+             max_steps: int = 200_000, dt0: float | None = None,
+             jacobian_plan: PairPlan | None = None) -> Float[Array, "P S"]:
     """Concentrations at ``ts``, shape ``(P, S)``; all NaN if the solve failed.
 
     Same arguments as :func:`solve`. Pure; use inside ``jax.jit``, ``jax.vmap`` and ``lax.scan``.
     """
     sol = solve(structure, rate_constants, x0, ts, t0=t0, method=method, rtol=rtol, atol=atol,
-                max_steps=max_steps, dt0=dt0)
+                max_steps=max_steps, dt0=dt0, jacobian_plan=jacobian_plan)
     return jnp.where(sol.status == STATUS_OK, sol.ys, jnp.nan)
 
 
 def solve_final(structure: MassActionStructure, rate_constants: Float[Array, "R"],
                 x0: Float[Array, "S"], t_end: Float[Array, ""], *, t0: float = 0.0,
                 method: str = DEFAULT_METHOD, rtol: float = 1e-8, atol: float = 1e-10,
-                max_steps: int = 200_000, dt0: float | None = None) -> Float[Array, "S"]:
+                max_steps: int = 200_000, dt0: float | None = None,
+                jacobian_plan: PairPlan | None = None) -> Float[Array, "S"]:
     """Concentrations at ``t_end`` (time units), shape ``(S,)``; all NaN if the solve failed.
 
     ``t_end`` may be traced (e.g. a per-phase duration). ``t_end == t0`` returns ``x0``.
@@ -320,13 +344,15 @@ def solve_final(structure: MassActionStructure, rate_constants: Float[Array, "R"
     """
     x0 = jnp.asarray(x0, jnp.float64)
     return solve_final_stack(structure, rate_constants, x0[None], t_end, t0=t0, method=method,
-                             rtol=rtol, atol=atol, max_steps=max_steps, dt0=dt0)[0]
+                             rtol=rtol, atol=atol, max_steps=max_steps, dt0=dt0,
+                             jacobian_plan=jacobian_plan)[0]
 
 
 def solve_final_stack(structure: MassActionStructure, rate_constants: Float[Array, "R"],
                       X0: Float[Array, "K S"], t_end: Float[Array, ""], *, t0: float = 0.0,
                       method: str = DEFAULT_METHOD, rtol: float = 1e-8, atol: float = 1e-10,
-                      max_steps: int = 200_000, dt0: float | None = None) -> Float[Array, "K S"]:
+                      max_steps: int = 200_000, dt0: float | None = None,
+                      jacobian_plan: PairPlan | None = None) -> Float[Array, "K S"]:
     """K independent pots ``X0`` ``(K, S)`` of one network integrated together to ``t_end``:
     one shared adaptive step sequence whose error norm is the worst pot's RMS, so each pot gets
     the error control it would get alone. Returns ``(K, S)``; all NaN if the solve failed.
@@ -338,7 +364,7 @@ def solve_final_stack(structure: MassActionStructure, rate_constants: Float[Arra
     method = resolve_method(method, structure, X0.shape[-1])
     if method in _LEAN:
         r = _lean_solve(method, structure, rate_constants, X0, t0, t_end, None, rtol, atol,
-                        max_steps, dt0)
+                        max_steps, dt0, plan=jacobian_plan)
         return jnp.where(r.status == STATUS_OK, r.y, jnp.nan)
     sol = _diffeqsolve(structure, rate_constants, X0, t0, t_end, diffrax.SaveAt(t1=True), method,
                        rtol, atol, max_steps, dt0, norm=_max_rms)
@@ -349,3 +375,4 @@ def solve_final_stack(structure: MassActionStructure, rate_constants: Float[Arra
 
 #: :func:`solve` compiled once per (shapes, method, max_steps, dt0); tolerances are traced.
 solve_jit = jax.jit(solve, static_argnames=("method", "max_steps", "dt0"))
+"""(The plan, when given, is an argument: networks of equal plan shapes share the compilation.)"""

@@ -40,7 +40,7 @@ from ..compiler._two_phase import compile_two_phase, readout_matrix
 from ..errors import SpecError
 from ..ideal.spec import ModelSpec, Params
 from ..kinetics import (DEFAULT_METHOD, METHODS, MassActionStructure, choose_phase_method,
-                        solve_final_stack)
+                        jacobian_plan, solve_final_stack)
 
 __all__ = ["SolverSettings", "Probe", "ChemicalSetup", "chemical_setup", "chemical_epoch",
            "chemical_predict", "read_params", "state_with_params", "SCHEDULE_NAMES",
@@ -207,11 +207,14 @@ class PhasedReactions(NamedTuple):
     structures: one :class:`MassActionStructure` per phase over all S species but only that
     phase's R_p reactions and their N_p stoichiometry entries (no padding: the solvers' work is
     proportional to R_p and N_p; measured 1.8–2.3× faster per step than padding every phase to
-    the largest, docs/solver.md). rate_constants: one ``(R_p,)`` array per phase.
+    the largest, docs/solver.md). rate_constants: one ``(R_p,)`` array per phase. plans: one
+    :func:`neuralcrn.kinetics.jacobian_plan` per phase (the Jacobian entries a pair-block
+    Rosenbrock solve needs: only species that change in the phase).
     """
 
     structures: tuple
     rate_constants: tuple
+    plans: tuple
 
 
 def _phased(program: StepProgram) -> PhasedReactions:
@@ -233,7 +236,8 @@ def _phased(program: StepProgram) -> PhasedReactions:
             jnp.asarray(index.astype(np.int32)), jnp.asarray(ss[m].astype(np.int32)),
             jnp.asarray(pos[sr[m]].astype(np.int32)), jnp.asarray(sv[m])))
         rates.append(jnp.asarray(rate))
-    return PhasedReactions(tuple(structures), tuple(rates))
+    plans = tuple(jacobian_plan(st, S, k) for st, k in zip(structures, rates))
+    return PhasedReactions(tuple(structures), tuple(rates), plans)
 
 
 def state_with_params(setup: ChemicalSetup, params: Params) -> np.ndarray:
@@ -242,13 +246,13 @@ def state_with_params(setup: ChemicalSetup, params: Params) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ the compiled epoch
-def _solve_stack(structure, k, y0, t1, method, rtol, atol, max_steps):
+def _solve_stack(structure, k, y0, t1, method, rtol, atol, max_steps, plan=None):
     """Integrate K independent pots ``(K, S)`` of one network together
     (:func:`neuralcrn.kinetics.solve_final_stack`: one adaptive step sequence, the worst pot's
     error); NaN if the solve failed."""
     def run(y0):
         return solve_final_stack(structure, k, y0, t1, method=method, rtol=rtol, atol=atol,
-                                 max_steps=max_steps)
+                                 max_steps=max_steps, jacobian_plan=plan)
 
     # once a solve has failed the state is NaN: skip the later solves (they would each run to
     # max_steps on a NaN state) and report the failure at the end of the epoch
@@ -277,7 +281,7 @@ def run_step_stack(program, phased, states, X, Y, *, method=DEFAULT_METHOD, rtol
     methods = (method,) * P if isinstance(method, str) else tuple(method)
     for p in range(P):
         s = _solve_stack(phased.structures[p], phased.rate_constants[p], s, program.durations[p],
-                         methods[p], rtol, atol, max_steps)
+                         methods[p], rtol, atol, max_steps, phased.plans[p])
         out.append(s)
     return jnp.stack(out)
 
@@ -371,7 +375,7 @@ def _forward_parts(setup: ChemicalSetup):
     prog = setup.program._replace(rate_constants=setup.program.rate_constants[:p],
                                   durations=setup.program.durations[:p])
     ph = setup.phased
-    return prog, PhasedReactions(ph.structures[:p], ph.rate_constants[:p])
+    return prog, PhasedReactions(ph.structures[:p], ph.rate_constants[:p], ph.plans[:p])
 
 
 def _predict(program, phased, probe, state, X, method, rtol, atol, max_steps):
