@@ -104,7 +104,7 @@ def test_three_feedforward_solvers_agree(quick_results):
 def test_tiny_feedforward_api_and_helpers():
     cache = CircuitCache(n_samples=2)
     case = cache.scaling(2)
-    r = feedforward_benchmark(case, repeats=1, batch=None, roadrunner=False)
+    r = feedforward_benchmark(case, repeats=1, batch=None, roadrunner=False, methods=())
     assert {"neuralcrn", "neuralcrn_module", "scipy_lsoda"} <= set(r["solvers"])
     assert "roadrunner" not in r["solvers"] and "neuralcrn_vmap" not in r["solvers"]
     for name, a in r["agreement"].items():

@@ -169,12 +169,14 @@ def pair_jacobian(x, rate_constants, structure: MassActionStructure, plan: PairP
     """The Jacobian entries inside the pair blocks of one state ``x`` ``(S,)`` (with ``outside``,
     also those outside, for :func:`outside_product`)."""
     P = reactant_partials(x, rate_constants, structure)
-    vals = plan.in_weight * P[plan.in_reaction, plan.in_slot]
-    both = jnp.stack([jnp.where(plan.in_partner, 0.0, vals), jnp.where(plan.in_partner, vals, 0.0)],
-                     axis=1)
-    out = jax.ops.segment_sum(both, plan.in_rows, num_segments=x.shape[-1])
-    lower = plan.out_weight * P[plan.out_reaction, plan.out_slot] if outside else None
-    return PairJacobian(out[:, 0], out[:, 1], lower)
+    q = P.shape[1]
+    P = P.reshape(-1)  # 1-D gathers: measured 2.7x faster than P[reaction, slot] on XLA CPU
+    S = x.shape[-1]
+    vals = plan.in_weight * P[plan.in_reaction * q + plan.in_slot]
+    diag = jax.ops.segment_sum(jnp.where(plan.in_partner, 0.0, vals), plan.in_rows, num_segments=S)
+    off = jax.ops.segment_sum(jnp.where(plan.in_partner, vals, 0.0), plan.in_rows, num_segments=S)
+    lower = plan.out_weight * P[plan.out_reaction * q + plan.out_slot] if outside else None
+    return PairJacobian(diag, off, lower)
 
 
 def outside_product(lower, plan: PairPlan, u):
