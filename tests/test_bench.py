@@ -38,6 +38,8 @@ def test_quick_bench_json_fields(quick_results):
     (ff,) = b["feedforward"]["circuits"]
     assert ff["circuit"] == "xor" and ff["phase"]["T"] == pytest.approx(0.4)
     assert ff["tolerances"] == {"rtol": 1e-8, "atol": 1e-10, "max_steps": 200_000}
+    assert ff["phase"]["method"] == "tsit5"
+    assert ff["error"]["neuralcrn"] < 1e-6 and ff["error"]["scipy_lsoda"] < 1e-5
     nc = ff["solvers"]["neuralcrn"]
     for k in ("compile_s", "first_s", "median_s", "runs_s", "num_steps"):
         assert k in nc
@@ -54,10 +56,20 @@ def test_quick_bench_json_fields(quick_results):
     assert "slope_time_vs_d" in sc
 
     (fl,) = b["floor"]["cases"]
-    assert fl["same_path"] is True
-    # FSAL Tsit5: 6 new evaluations per step plus a few for the start
-    assert 6 * fl["num_steps"] <= fl["rhs_evaluations"] <= 6 * fl["num_steps"] + 8
+    assert fl["same_path"] is True and fl["method"] == "tsit5"   # k_ann = 100: not stiff
+    # FSAL Tsit5: 6 new evaluations per step, plus f(y0) and the first step-size guess
+    assert fl["rhs_evaluations"] == 6 * fl["num_steps"] + 2
     assert fl["floor_s"] > 0 and fl["overhead_ratio"] > 0
+
+    so = b["solvers"]
+    assert {r["annihilation"] for r in so["rows"]} == {100.0, 1e6}
+    for r in so["rows"]:
+        assert r["status"] == 0 and r["error"] < 1e-3, r      # at rtol 1e-4 vs Radau 1e-12
+    auto = {r["annihilation"]: r["resolved"] for r in so["rows"]
+            if r["method"] == "auto" and r["phase"] == "feedforward"}
+    assert auto == {100.0: "tsit5", 1e6: "rodas5"}
+    assert {"phase_steps_vs_annihilation[feedforward]",
+            "phase_steps_vs_annihilation[feedback]"} <= {t["name"] for t in res["targets"]}
 
     names = {t["name"] for t in res["targets"]}
     assert "feedforward_vs_scipy[xor]" in names and "step_time_growth" in names
@@ -92,7 +104,7 @@ def test_three_feedforward_solvers_agree(quick_results):
 def test_tiny_feedforward_api_and_helpers():
     cache = CircuitCache(n_samples=2)
     case = cache.scaling(2)
-    r = feedforward_benchmark(case, repeats=1, batch=None, roadrunner=False)
+    r = feedforward_benchmark(case, repeats=1, batch=None, roadrunner=False, methods=())
     assert {"neuralcrn", "neuralcrn_module", "scipy_lsoda"} <= set(r["solvers"])
     assert "roadrunner" not in r["solvers"] and "neuralcrn_vmap" not in r["solvers"]
     for name, a in r["agreement"].items():
@@ -110,9 +122,11 @@ def test_tiny_feedforward_api_and_helpers():
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     # the counted evaluations follow the solve's own step count
     st, k, T = case.phase_system("feedforward")
-    c = count_rhs_evaluations(st, k, case.loaded(0), T, rtol=1e-6, atol=1e-9, max_steps=10_000)
-    assert c["num_steps"] == c["accepted"] + c["rejected"]
-    assert 6 * c["num_steps"] <= c["evaluations"] <= 6 * c["num_steps"] + 8
+    for method, per_step in (("tsit5", 6), ("rodas5", 8)):
+        c = count_rhs_evaluations(st, k, case.loaded(0), T, method=method, rtol=1e-6, atol=1e-9,
+                                  max_steps=10_000)
+        assert c["num_steps"] == c["accepted"] + c["rejected"]
+        assert c["evaluations"] == per_step * c["num_steps"] + 2
     assert 3.0 < tsit5_stability_bound() < 4.0
     assert loglog_slope([1, 2, 4], [3, 6, 12]) == pytest.approx(1.0)
     assert rel_diff([1.0, 2.0], [1.0, 2.0]) == 0.0

@@ -199,9 +199,11 @@ def test_robertson_implicit_matches_reference():
 
 
 def test_max_steps_gives_readable_error():
-    with pytest.raises(SimulationError, match=r"maximum number of steps \(300\).*kvaerno5") as e:
-        simulate(robertson(), times=[0.4, 40.0], max_steps=300)
+    with pytest.raises(SimulationError, match=r"maximum number of steps \(300\).*'auto'") as e:
+        simulate(robertson(), times=[0.4, 40.0], max_steps=300, method="tsit5")
     assert "solver stopped at t=" in str(e.value) and "of 40" in str(e.value)
+    with pytest.raises(SimulationError, match=r"maximum number of steps \(5\).*max_steps"):
+        simulate(robertson(), times=[0.4, 40.0], max_steps=5)
 
 
 def test_finite_time_blow_up_is_reported():
@@ -293,14 +295,15 @@ def test_solve_final_vmap_and_scan():
 
 def test_solve_reports_failure_without_raising():
     a = compile_network(robertson())
-    sol = solve(a.structure(), a.rate_constants, a.initial, jnp.array([0.4, 40.0]),
-                max_steps=300)
-    assert int(sol.status) == 1 and 0 < float(sol.t_reached) < 40.0
-    ys = solve_at(a.structure(), a.rate_constants, a.initial, jnp.array([0.4, 40.0]),
-                  max_steps=300)
-    assert np.all(np.isnan(ys))
-    assert np.all(np.isnan(solve_final(a.structure(), a.rate_constants, a.initial, 40.0,
-                                       max_steps=300)))
+    for method, max_steps in (("tsit5", 300), ("rodas5-dense", 5), ("ros34pw2", 5)):
+        sol = solve(a.structure(), a.rate_constants, a.initial, jnp.array([0.4, 40.0]),
+                    max_steps=max_steps, method=method)
+        assert int(sol.status) == 1 and 0 < float(sol.t_reached) < 40.0
+        ys = solve_at(a.structure(), a.rate_constants, a.initial, jnp.array([0.4, 40.0]),
+                      max_steps=max_steps, method=method)
+        assert np.all(np.isnan(ys))
+        assert np.all(np.isnan(solve_final(a.structure(), a.rate_constants, a.initial, 40.0,
+                                           max_steps=max_steps, method=method)))
 
 
 # ---------------------------------------------------------------------------- trajectory

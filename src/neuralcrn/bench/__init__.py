@@ -2,13 +2,17 @@
 
 All benchmarks run in one process on one set of compiled circuits (:class:`CircuitCache`):
 
-- ``feedforward`` — one feedforward phase solved by neuralcrn (diffrax, compiled), scipy
-  ``solve_ivp`` LSODA with a vectorised numpy right-hand side, and libroadrunner on the exported
-  SBML; same circuit, initial state, horizon and tolerances; final states compared.
+- ``feedforward`` — one feedforward phase solved by neuralcrn (its own integrators, compiled),
+  scipy ``solve_ivp`` LSODA with a vectorised numpy right-hand side, and libroadrunner on the
+  exported SBML; same circuit, initial state, horizon and tolerances; final states compared with
+  each other and with a reference solve.
+- ``solvers`` — steps, time and error of every ODE method (and an IMEX prototype) on both phases
+  of the paper's XOR circuit at k_ann = 1e2 … 1e6.
 - ``scaling`` — time per chemical training step against the input dimension d (first-order model,
   fixed hidden width), with species/reaction counts and fitted log-log growth exponents.
-- ``floor`` — counted right-hand-side evaluations per solve × measured cost of one evaluation,
-  against the solve time; stiffness (Jacobian spectral radius) and Tsit5's stability bound.
+- ``floor`` — counted right-hand-side evaluations per solve × measured cost of one evaluation
+  (plus Jacobians and linear solves for the Rosenbrock methods), against the solve time;
+  stiffness (Jacobian spectral radius) and Tsit5's stability bound.
 - ``training`` — full chemical training of the paper's XOR configuration (wall including
   compilation) and ``--replicates`` against a single run.
 

@@ -6,8 +6,9 @@
   annihilation rate k_ann = 100 (SPEC §3).
 * ``xor-k1e4`` — the same model at neuralcrn's default k_ann = 1e4 (chosen for gradient accuracy:
   6e-4 relative error against the ideal math instead of 5e-2 at 100, ``docs/compiler.md``). The
-  annihilation makes the feedforward phase stiff (fastest eigenvalue ≈ k_ann·|z|), so an explicit
-  solver needs ≈ 50× more steps there.
+  annihilation makes the feedforward phase stiff (fastest eigenvalue ≈ k_ann·|z|): an explicit
+  solver needs ≈ 50× more steps there, the Rosenbrock integrator about as many as at 100.
+* ``xor-k1e6`` — the same at k_ann = 1e6 (near the fast-annihilation limit).
 * ``d{d}`` — the scaling family of SPEC §7: drive "bias" (u = (x, 1)), z(0) = 0, **fixed hidden width
   n = 8**, full Θ ∈ R^{8×(d+1)}, quadratic α = 0.15, T = 0.4, first-order gradient, two-phase
   schedule; with n fixed every module grows linearly in d.
@@ -17,9 +18,9 @@ Parameters: Θ ~ N(0, s²) with s = 1 for ``xor`` (the compiler study's setting)
 W = 1. Samples: x ~ U(0, 1)^d, y = xor label (``xor``) or a random 0/1 label, from a fixed seed.
 
 A *phase system* is what an ODE solve of one phase integrates: by default exactly what the training
-layer integrates (:attr:`neuralcrn.training.ChemicalSetup.phased`: the phase's own reactions,
-padded to the largest phase, over all species of the circuit); with ``reduced=False`` the compiler's
-form (the whole circuit's reactions with the other phase's rate constants set to 0).
+layer integrates (:attr:`neuralcrn.training.ChemicalSetup.phased`: the phase's own reactions over
+all species of the circuit); with ``reduced=False`` the compiler's form (the whole circuit's
+reactions with the other phase's rate constants set to 0).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ import numpy as np
 
 from ..compiler import NeuralCRN, StepProgram, compile_two_phase, load_sample, step_program
 from ..ideal import ChemistryRates, ModelSpec, Params, init_params
-from ..kinetics import MassActionStructure
+
 
 __all__ = ["Case", "CircuitCache", "xor_spec", "scaling_spec", "SCALING_HIDDEN", "SCHEDULE",
            "PAPER_ANNIHILATION", "XOR_CIRCUITS"]
@@ -44,7 +45,7 @@ SCALING_HIDDEN = 8
 PAPER_ANNIHILATION = 100.0
 """The annihilation rate constant of the paper's circuits (SPEC §3: k_ann, default 100)."""
 
-XOR_CIRCUITS = {"xor": PAPER_ANNIHILATION, "xor-k1e4": 1e4}
+XOR_CIRCUITS = {"xor": PAPER_ANNIHILATION, "xor-k1e4": 1e4, "xor-k1e6": 1e6}
 """Benchmark names of the paper's XOR model → annihilation rate constant."""
 
 
@@ -100,6 +101,32 @@ class Case:
     def phase_index(self, name: str) -> int:
         return self.circuit.module_names.index(name)
 
+    def phase_method(self, name: str) -> str:
+        """The ODE method chemical training integrates phase ``name`` with (``method="auto"``:
+        :meth:`neuralcrn.training.ChemicalSetup.phase_methods`)."""
+        from ..kinetics import MassActionStructure, choose_phase_method
+
+        st, k, T = self.phase_system(name)
+        return choose_phase_method(MassActionStructure(*(np.asarray(a) for a in st)),
+                                   self.circuit.network.n_species, np.asarray(k), float(T))
+
+    def phase_start(self, name: str, i: int = 0) -> np.ndarray:
+        """``(S,)`` state at the start of phase ``name`` for sample ``i`` (the earlier phases
+        integrated tightly, rtol 1e-12)."""
+        from ..kinetics import solve_final
+
+        x = jnp.asarray(self.loaded(i))
+        for earlier in self.circuit.module_names[:self.phase_index(name)]:
+            st, k, T = self.phase_system(earlier)
+            x = solve_final(st, k, x, T, method="rodas5", rtol=1e-12, atol=1e-15,
+                            max_steps=1_000_000)
+        return np.asarray(x)
+
+    def phase_plan(self, name: str):
+        """The training layer's Jacobian plan of phase ``name`` (``None`` without one)."""
+        phased = getattr(self.setup, "phased", None)
+        return None if phased is None else phased.plans[self.phase_index(name)]
+
     def phase_system(self, name: str, *, reduced: bool = True):
         """``(structure, rate_constants, duration)`` of phase ``name`` as JAX arrays (see the
         module docstring); ``reduced`` falls back to the union form where the training layer has
@@ -109,8 +136,7 @@ class Case:
         phased = getattr(self.setup, "phased", None) if reduced else None
         if phased is None:
             return prog.structure, prog.rate_constants[ph], prog.durations[ph]
-        st = MassActionStructure(*(a[ph] for a in phased.structure))
-        return st, phased.rate_constants[ph], prog.durations[ph]
+        return phased.structures[ph], phased.rate_constants[ph], prog.durations[ph]
 
     @property
     def reduced(self) -> bool:
@@ -168,6 +194,16 @@ class CircuitCache:
                              f"{', '.join(XOR_CIRCUITS)}")
         if name not in self._cases:
             self._cases[name] = self._build(name, xor_spec(annihilation=XOR_CIRCUITS[name]), 1.0,
+                                            xor=True)
+        return self._cases[name]
+
+    def xor_at(self, annihilation: float) -> Case:
+        """The paper's XOR circuit at annihilation rate constant ``annihilation`` (named
+        ``xor-k{annihilation:g}``; the same as :meth:`xor` for the rates of
+        :data:`XOR_CIRCUITS`)."""
+        name = f"xor-k{annihilation:g}"
+        if name not in self._cases:
+            self._cases[name] = self._build(name, xor_spec(annihilation=annihilation), 1.0,
                                             xor=True)
         return self._cases[name]
 

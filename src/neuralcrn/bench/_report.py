@@ -35,14 +35,16 @@ def _feedforward(ff: dict) -> str:
         ph, tol = c["phase"], c["tolerances"]
         parts.append(
             f"Feedforward phase of {c['circuit']} (T = {ph['T']:g}, rtol {tol['rtol']:g}, atol "
-            f"{tol['atol']:g}; same loaded state; phase as training integrates it: "
+            f"{tol['atol']:g}; neuralcrn = {ph.get('method')} (k_max·T = "
+            f"{ph.get('stiffness_number', 0):.3g}); same loaded state; phase as training "
+            f"integrates it: "
             f"{ph['species']} species, {ph['active_reactions']} reactions (union "
             f"{ph['union_reactions']}); module network {ph['module_species']} species / "
             f"{ph['module_reactions']} reactions)")
         rows = []
         for name, s in c["solvers"].items():
             if "skipped" in s:
-                rows.append([name, "skipped: " + s["skipped"], "", "", "", "", ""])
+                rows.append([name, "skipped: " + s["skipped"], "", "", "", "", "", ""])
                 continue
             prep = s.get("compile_s", s.get("load_s"))
             prep_kind = "compile" if "compile_s" in s else ("load" if "load_s" in s else "")
@@ -57,19 +59,21 @@ def _feedforward(ff: dict) -> str:
                 agree = s.get("rel_diff_vs_separate")
             note = ""
             if "num_steps" in s:
-                note = f"{s['num_steps']} steps"
+                note = f"{s.get('method', '')}, {s['num_steps']} steps".lstrip(", ")
             if "nfev" in s:
                 note = f"{s['nfev']} f-evals, {s['njev']} Jacobians"
             if name == "neuralcrn_vmap":
                 note = f"batch {s['batch']}, lane steps max {s['lane_steps_max']}"
             if name == "neuralcrn_stacked":
                 note = f"batch {s['batch']}, {s['num_steps']} shared steps"
+            err = c.get("error", {}).get(name)
             rows.append([name, f"{fmt_time(prep)} {prep_kind}".strip() if prep else "—",
                          fmt_time(s.get("first_s")),
                          fmt_time(med) + (f" ({fmt_time(per)}/solve)" if per else ""),
-                         _ratio(ratio), "—" if agree is None else f"{agree:.1e}", note])
+                         _ratio(ratio), "—" if agree is None else f"{agree:.1e}",
+                         "—" if err is None else f"{err:.1e}", note])
         parts.append(_table(["solver", "compile/load", "first", "median", "x/neuralcrn",
-                             "rel. diff", "notes"], rows))
+                             "rel. diff", "error", "notes"], rows))
     return "\n\n".join(parts)
 
 
@@ -100,26 +104,51 @@ def _floor(fl: dict) -> str:
     rows = []
     for c in fl["cases"]:
         st = c["stiffness"]
-        rows.append([c["circuit"], c["phase"],
+        cost = c["rhs_cost"]
+        rows.append([c["circuit"], c["phase"], c.get("method", ""),
                      f"{c['num_steps']} ({c['accepted_steps']}/{c['rejected_steps']})",
-                     str(c["rhs_evaluations"]), fmt_time(c["rhs_cost"]["per_eval_s"]),
+                     str(c["rhs_evaluations"]), fmt_time(cost["per_eval_s"]),
+                     fmt_time(cost.get("jacobian_s")), fmt_time(cost.get("linear_solve_s")),
                      fmt_time(c["floor_s"]), fmt_time(c["solve"]["median_s"]),
                      f"{c['overhead_ratio']:.2f}", f"{st['spectral_radius_end']:.3g}",
                      f"{st['min_stable_steps']:.0f}"])
-    head = ("Floor: rhs evaluations (counted) × cost of one evaluation (jitted loop) vs the solve "
-            "(rtol 1e-8, atol 1e-10)")
-    text = head + "\n" + _table(["circuit", "phase", "steps (acc/rej)", "rhs evals", "per eval",
-                                 "floor", "solve", "solve/floor", "ρ(J) end",
-                                 "T·ρ/β steps"], rows)
-    if "variants" in fl:
-        va = fl["variants"]
-        rows = [[name, fmt_time(v["compile_s"]), fmt_time(v["median_s"]),
-                 f"{v['time_vs_library']:.2f}", f"{v['accepted']}/{v['rejected']}",
-                 f"{v['rel_diff_vs_library']:.1e}"] for name, v in va["variants"].items()]
-        text += (f"\n\nCandidate speed-ups of the {va['circuit']} feedforward solve (measured, not "
-                 f"adopted)\n" + _table(["variant", "compile", "median", "x/library",
-                                         "steps acc/rej", "rel. diff"], rows))
-    return text
+    head = ("Floor: rhs evaluations (counted) × cost of one + steps × (Jacobian + stages × linear "
+            "solve), each cost from a jitted loop, vs the solve (rtol 1e-8, atol 1e-10)")
+    return head + "\n" + _table(["circuit", "phase", "method", "steps (acc/rej)", "rhs evals",
+                                 "per eval", "Jacobian", "lin. solve", "floor", "solve",
+                                 "solve/floor", "ρ(J) end", "T·ρ/β steps"], rows)
+
+
+def _solvers_rows(so: dict, rtol: float) -> tuple[list[str], list[list[str]]]:
+    """One row per (phase, k_ann) at tolerance ``rtol``: per method "steps / time / error"."""
+    methods = list(dict.fromkeys(r["method"] for r in so["rows"]))
+    rows = []
+    keys = list(dict.fromkeys((r["phase"], r["annihilation"]) for r in so["rows"]))
+    for phase, k in keys:
+        cells = [phase, f"{k:g}"]
+        for m in methods:
+            r = next((r for r in so["rows"] if r["phase"] == phase and r["annihilation"] == k
+                      and r["rtol"] == rtol and r["method"] == m), None)
+            if r is None:
+                cells.append("")
+            elif "skipped" in r:
+                cells.append("stiff: skipped")
+            else:
+                name = f"{r['resolved']}: " if m == "auto" else ""
+                cells.append(f"{name}{r['num_steps']} / {fmt_time(r['median_s'])} / "
+                             f"{r['error']:.0e}" + ("" if r["status"] == 0 else " FAILED"))
+        rows.append(cells)
+    return ["phase", "k_ann"] + methods, rows
+
+
+def _solvers(so: dict) -> str:
+    parts = []
+    for rtol in sorted({r["rtol"] for r in so["rows"]}, reverse=True):
+        atol = next(r["atol"] for r in so["rows"] if r["rtol"] == rtol)
+        head, rows = _solvers_rows(so, rtol)
+        parts.append(f"ODE methods on the paper XOR phases (rtol {rtol:g}, atol {atol:g}): "
+                     f"steps / median time / error vs {so['reference']}\n" + _table(head, rows))
+    return "\n\n".join(parts)
 
 
 def _training_rows(run: dict) -> list[list[str]]:
@@ -180,6 +209,8 @@ def format_report(results: dict) -> str:
              f"end {la.get('end')}"]
     if "feedforward" in b:
         parts.append(_feedforward(b["feedforward"]))
+    if "solvers" in b:
+        parts.append(_solvers(b["solvers"]))
     if "scaling" in b:
         parts.append(_scaling(b["scaling"]))
     if "floor" in b:
@@ -227,17 +258,27 @@ def format_markdown(results: dict) -> str:
             rr = s.get("roadrunner", {})
             rows.append([
                 f"{c['circuit']} ({ph['species']} species, {ph['active_reactions']} reactions)",
-                f"{fmt_time(s['neuralcrn']['median_s'])} ({s['neuralcrn']['num_steps']} steps; "
-                f"compile {fmt_time(s['neuralcrn']['compile_s'])})",
+                f"{fmt_time(s['neuralcrn']['median_s'])} ({ph.get('method')}, "
+                f"{s['neuralcrn']['num_steps']} steps; compile "
+                f"{fmt_time(s['neuralcrn']['compile_s'])})",
                 f"{fmt_time(s['scipy_lsoda']['median_s'])} (×{r['scipy_lsoda/neuralcrn']:.2f})",
                 (f"{fmt_time(rr['median_s'])} (×{r['roadrunner/neuralcrn']:.2f}; load "
                  f"{fmt_time(rr['load_s'])})") if "median_s" in rr else "—",
                 f"{max(v.get('rel_diff', 0.0) for k, v in c['agreement'].items() if isinstance(v, dict)):.1e}",
+                ", ".join(f"{n.replace('neuralcrn', 'ours') if n == 'neuralcrn' else n} "
+                          f"{c['error'][n]:.0e}" for n in ("neuralcrn", "scipy_lsoda", "roadrunner")
+                          if n in c.get("error", {})),
             ])
         parts.append("One feedforward phase (T = 0.4, rtol 1e-8, atol 1e-10, same state; "
                      "median of warmed runs; ×: baseline time / neuralcrn time)\n\n"
                      + _md(["circuit", "neuralcrn", "scipy LSODA", "libroadrunner",
-                            "max rel. diff"], rows))
+                            "max rel. diff", "error vs reference"], rows))
+    if "solvers" in b:
+        so = b["solvers"]
+        for rtol in sorted({r["rtol"] for r in so["rows"]}, reverse=True):
+            head, rows = _solvers_rows(so, rtol)
+            parts.append(f"ODE methods on the paper's XOR phases, rtol {rtol:g}: steps / median "
+                         f"time / error vs {so['reference']}\n\n" + _md(head, rows))
     if "scaling" in b:
         sc = b["scaling"]
         rows = [[str(r["d"]), str(r["species"]), str(r["reactions"]),
@@ -262,11 +303,14 @@ def format_markdown(results: dict) -> str:
                          + ("; replicates / single: " + _ratios(run) if "ratios" in run else "")
                          for run in runs))
     if "floor" in b:
-        rows = [[f"{c['circuit']} {c['phase']}", str(c["num_steps"]), str(c["rhs_evaluations"]),
-                 fmt_time(c["rhs_cost"]["per_eval_s"]), fmt_time(c["floor_s"]),
+        rows = [[f"{c['circuit']} {c['phase']}", c.get("method", ""), str(c["num_steps"]),
+                 str(c["rhs_evaluations"]), fmt_time(c["rhs_cost"]["per_eval_s"]),
+                 fmt_time(c["rhs_cost"].get("jacobian_s")),
+                 fmt_time(c["rhs_cost"].get("linear_solve_s")), fmt_time(c["floor_s"]),
                  fmt_time(c["solve"]["median_s"]), f"{c['overhead_ratio']:.2f}"]
                 for c in b["floor"]["cases"]]
-        parts.append("Floor (rhs evaluations × cost of one)\n\n"
-                     + _md(["phase", "steps", "rhs evals", "per eval", "floor", "solve",
-                            "solve/floor"], rows))
+        parts.append("Floor (rhs evaluations × cost of one + steps × (Jacobian + stages × linear "
+                     "solve))\n\n"
+                     + _md(["phase", "method", "steps", "rhs evals", "per eval", "Jacobian",
+                            "lin. solve", "floor", "solve", "solve/floor"], rows))
     return "\n\n".join(parts) + "\n"

@@ -54,12 +54,14 @@ def epoch_function(solver: dict):
 
 def _phase_steps(case: Case, solver: dict) -> dict:
     """Solver steps of each phase of one step on sample 0 (the phases as training integrates
-    them)."""
-    opts = {k: v for k, v in solver.items()}
-    f = jax.jit(lambda s, k, x, t: solve(s, k, x, jnp.reshape(t, (1,)), **opts))
+    them, each with the method training uses for it)."""
     x = jnp.asarray(case.loaded(0))
     out = {}
     for name in case.circuit.module_names:
+        opts = dict(solver)
+        if opts["method"] == "auto":
+            opts["method"] = case.phase_method(name)
+        f = jax.jit(lambda s, k, x, t: solve(s, k, x, jnp.reshape(t, (1,)), **opts))
         sol = f(*case.phase_system(name)[:2], x, case.phase_system(name)[2])
         out[name] = int(sol.num_steps)
         x = sol.ys[-1]

@@ -7,7 +7,12 @@ from collections.abc import Iterable, Sequence
 
 import click
 
-__all__ = ["fail_cleanly", "parse_assignments"]
+__all__ = ["fail_cleanly", "parse_assignments", "ODE_METHODS"]
+
+ODE_METHODS = ("auto", "rodas5", "rodas5p", "ros34pw2", "rodas5-dense", "rodas5p-dense",
+               "ros34pw2-dense", "tsit5", "dopri5", "dopri8", "bosh3", "kvaerno5", "kvaerno3")
+"""``neuralcrn.kinetics.METHODS``, spelled out so that ``--help`` does not import JAX (a test
+keeps the two equal)."""
 
 
 def fail_cleanly(func):

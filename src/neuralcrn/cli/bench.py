@@ -7,7 +7,7 @@ import click
 from ._common import fail_cleanly
 from ._group import main
 
-_NAMES = ("feedforward", "scaling", "floor", "training")  # = neuralcrn.bench.BENCHMARKS
+_NAMES = ("feedforward", "solvers", "scaling", "floor", "training")  # = bench.BENCHMARKS
 
 
 @main.command("bench")
@@ -32,7 +32,8 @@ def bench_cmd(quick, out, only, repeats, no_roadrunner, markdown, max_load):
     """Benchmark neuralcrn, side by side, on the same compiled circuits in one process.
 
     feedforward: one feedforward phase by neuralcrn, scipy LSODA and libroadrunner (ratios and
-    final-state differences). scaling: time per training step vs input dimension d.
+    final-state differences). solvers: steps, time and error of each ODE method on both phases of
+    the paper's XOR circuit at k_ann = 1e2 ... 1e6. scaling: time per training step vs d.
     floor: rhs evaluations × cost per evaluation vs the solve. training: full chemical training of
     the paper's XOR configuration and --replicates 32 vs one run.
     Compile time is reported apart from run time; every timing is the median of warmed runs.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import fail_cleanly, parse_assignments
+from ._common import ODE_METHODS, fail_cleanly, parse_assignments
 from ._group import main
 
 
@@ -19,10 +19,12 @@ from ._group import main
               help="Write a PNG plot of the concentration trajectories.")
 @click.option("--set", "overrides", multiple=True, metavar="SPECIES=VALUE",
               help="Override an initial concentration (repeatable).")
-@click.option("--method", type=click.Choice(["tsit5", "kvaerno5", "ssa", "tau-leap"]),
-              default="tsit5", show_default=True,
-              help="tsit5: explicit adaptive ODE solver; kvaerno5: implicit (stiff) ODE solver; "
-                   "ssa: exact stochastic simulation (Gillespie); tau-leap: approximate stochastic.")
+@click.option("--method", type=click.Choice(ODE_METHODS + ("ssa", "tau-leap")),
+              default="auto", show_default=True,
+              help="auto: Rosenbrock ODE solver with the analytic Jacobian, chosen from the "
+                   "network (stiff-proof); rodas5, ros34pw2, ...: a given ODE method (tsit5: "
+                   "explicit); ssa: exact stochastic simulation (Gillespie); tau-leap: "
+                   "approximate stochastic.")
 @click.option("--rtol", type=float, default=1e-8, show_default=True, help="ODE relative tolerance.")
 @click.option("--atol", type=float, default=1e-10, show_default=True, help="ODE absolute tolerance.")
 @click.option("--max-steps", type=click.IntRange(1, None), default=200_000, show_default=True,
@@ -51,7 +53,7 @@ def simulate_cmd(model, t_end, points, csv_out, plot_out, overrides, method, rto
     if overrides:
         net = net.with_initial(parse_assignments(overrides, net.species))
     times = np.linspace(0.0, t_end, points)
-    if method in ("tsit5", "kvaerno5"):
+    if method in ODE_METHODS:
         from ..kinetics import simulate
         traj = simulate(net, times=times, method=method, rtol=rtol, atol=atol, max_steps=max_steps)
         conc, runs_conc = traj.concentrations, traj.concentrations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ._common import fail_cleanly
+from ._common import ODE_METHODS, fail_cleanly
 from ._group import main
 
 
@@ -74,8 +74,9 @@ def _summary_lines(result) -> list[str]:
               help="Rerun from a run's config.json (options given here override it).")
 @click.option("--learning-rate", type=float, help="η, SGD step in (0, 1] [task default].")
 @click.option("--k-ann", type=float, help="Annihilation rate constant [task default].")
-@click.option("--method", type=click.Choice(["tsit5", "dopri5", "bosh3", "dopri8"]),
-              help="Explicit Runge-Kutta method of the chemical ODE solves [tsit5].")
+@click.option("--method", type=click.Choice(ODE_METHODS),
+              help="ODE method of the chemical solves [auto: Rosenbrock with exact dual-rail "
+                   "pair-block solves].")
 @click.option("--rtol", type=float, help="Chemical ODE relative tolerance [1e-4].")
 @click.option("--atol", type=float, help="Chemical ODE absolute tolerance [1e-7].")
 @click.option("--no-chemical-eval", is_flag=True,

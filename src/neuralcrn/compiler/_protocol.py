@@ -25,6 +25,7 @@ import numpy as np
 
 from ..errors import DataError, SimulationError, SpecError
 from ..ideal.spec import Params
+from ..kinetics import DEFAULT_METHOD as _AUTO
 from ..kinetics import MassActionStructure, compile_network, solve_final
 from ._modules import NeuralCRN
 from ._species import SpeciesMap
@@ -42,7 +43,9 @@ SCHEDULES: dict[str, tuple[tuple[str, ...], ...]] = {
 runs the two modules of :func:`~neuralcrn.compiler.compile_two_phase` (its own circuit, see
 :mod:`neuralcrn.compiler._two_phase`)."""
 
-DEFAULT_METHOD = "tsit5"
+DEFAULT_METHOD = _AUTO
+"""``"auto"``: the kinetics layer's Rosenbrock method with exact dual-rail pair-block solves
+(``"rodas5"``), whose step count does not grow with the annihilation rate."""
 DEFAULT_RTOL = 1e-10
 DEFAULT_ATOL = 1e-12
 DEFAULT_MAX_STEPS = 1_000_000
@@ -289,8 +292,8 @@ def chemical_gradient(circuit: NeuralCRN, x, y, *, schedule: str = "modular", st
         Optional ``(S,)`` state to start from (e.g. the final state of the previous step, whose
         parameter species carry over); default ``circuit.network.initial``.
     method, rtol, atol, max_steps:
-        ODE solver options (:func:`neuralcrn.kinetics.solve_final`). The defaults (Tsit5, 1e-10,
-        1e-12) keep the numerical error far below the chemical error.
+        ODE solver options (:func:`neuralcrn.kinetics.solve_final`). The defaults (``"auto"``,
+        1e-10, 1e-12) keep the numerical error far below the chemical error.
 
     Returns
     -------
@@ -313,7 +316,7 @@ def chemical_gradient(circuit: NeuralCRN, x, y, *, schedule: str = "modular", st
     loaded, states = run_checked_step(
         circuit, program, state, x, y, ["+".join(ph) for ph in phases], method=method,
         rtol=rtol, atol=atol, max_steps=max_steps,
-        hint="; try method='kvaerno5', a larger max_steps or smaller rate constants")
+        hint="; try a larger max_steps, method='ros34pw2' or smaller rate constants")
     smap, sp = circuit.species_map, circuit.species
     rd = lambda i: smap.read(states[i], sp)  # noqa: E731
     r0 = smap.read(loaded, sp)

@@ -279,7 +279,7 @@ class TwoPhaseStepResult:
         return self.phase_states["feedback"]
 
 
-def two_phase_step(circuit: NeuralCRN, x, y, *, state=None, method: str = "tsit5",
+def two_phase_step(circuit: NeuralCRN, x, y, *, state=None, method: str = "auto",
                    rtol: float = 1e-10, atol: float = 1e-12,
                    max_steps: int = 1_000_000) -> TwoPhaseStepResult:
     """Run one two-phase training step and read ŷ, e, z(T) and the parameters from the species.

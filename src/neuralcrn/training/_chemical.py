@@ -13,10 +13,16 @@ large circuits ~20 % faster than evaluating the whole masked network — and for
 once.
 
 Replicates: :func:`chemical_epoch` accepts a leading replicate axis on ``state``, ``X`` and ``Y``:
-K independent pots of the same circuit integrated as one stacked system (:func:`run_step_stack`:
-the RHS is ``vmap``-ed over the pots, the adaptive step sequence is shared and controlled by the
-worst pot's error). ``vmap`` over K separate adaptive solves was measured 1.6–2.8× *slower* per
-replicate than a single run (batched while loops); the stacked solve is ~3× cheaper per replicate.
+K independent pots of the same circuit integrated as one stacked system (:func:`run_step_stack`,
+:func:`neuralcrn.kinetics.solve_final_stack`: the RHS is ``vmap``-ed over the pots, the adaptive
+step sequence is shared and controlled by the worst pot's error). ``vmap`` over K separate
+adaptive solves was measured 1.6–2.8× *slower* per replicate than a single run (batched while
+loops); the stacked solve is ~3× cheaper per replicate.
+
+Solver: ``SolverSettings(method="auto")`` resolves per phase (:meth:`ChemicalSetup.phase_methods`):
+a stiff phase (fast annihilation) gets ``"rodas5"`` — Rosenbrock with the analytic Jacobian and
+exact dual-rail pair-block solves, whose step count does not grow with the annihilation rate —
+and a non-stiff one the explicit ``"tsit5"``.
 """
 
 from __future__ import annotations
@@ -25,7 +31,6 @@ import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -34,10 +39,8 @@ from ..compiler import NeuralCRN, StepProgram, compile_circuit, load_sample, ste
 from ..compiler._two_phase import compile_two_phase, readout_matrix
 from ..errors import SpecError
 from ..ideal.spec import ModelSpec, Params
-from ..kinetics import MassActionStructure, mass_action_rhs
-
-_EXPLICIT = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8,
-             "bosh3": diffrax.Bosh3}
+from ..kinetics import (DEFAULT_METHOD, METHODS, MassActionStructure, choose_phase_method,
+                        jacobian_plan, solve_final_stack)
 
 __all__ = ["SolverSettings", "Probe", "ChemicalSetup", "chemical_setup", "chemical_epoch",
            "chemical_predict", "read_params", "state_with_params", "SCHEDULE_NAMES",
@@ -50,23 +53,31 @@ SCHEDULE_NAMES = ("modular", "two-phase")
 class SolverSettings:
     """ODE solver settings of chemical training (static arguments of the compiled epoch).
 
-    The defaults (Tsit5, rtol 1e-4, atol 1e-7) are far looser than the compiler's 1e-10
-    reference settings: the integration error they add (ŷ ≈ 1e-6) stays well below the
-    chemistry's own deviation from the ideal math (1/k_ann); measurements in ``docs/training.md``.
+    ``method``: a name of :data:`neuralcrn.kinetics.METHODS`; ``"auto"`` (default) is resolved
+    per circuit by :meth:`ChemicalSetup.method`. The tolerances (rtol 1e-4, atol 1e-7) are far
+    looser than the compiler's 1e-10 reference settings: the integration error they leave
+    stays well below the chemistry's own deviation from the ideal math (≈ 1/k_ann);
+    measurements in ``docs/training.md`` and ``docs/solver.md``.
+
+    Raises
+    ------
+    SpecError
+        Unknown method, tolerances not finite and > 0, max_steps not an integer ≥ 1.
     """
 
-    method: str = "tsit5"
+    method: str = DEFAULT_METHOD
     rtol: float = 1e-4
     atol: float = 1e-7
     max_steps: int = 100_000
 
     def __post_init__(self):
-        if self.method not in _EXPLICIT:
+        if not isinstance(self.method, str) or self.method not in METHODS:
             raise SpecError(f"unknown ODE method {self.method!r}; choose one of "
-                            f"{', '.join(_EXPLICIT)}")
+                            f"{', '.join(METHODS)}")
         for name in ("rtol", "atol"):
             v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and np.isfinite(v) and v > 0):
+            if isinstance(v, bool) or not (isinstance(v, (int, float)) and np.isfinite(v)
+                                           and v > 0):
                 raise SpecError(f"solver {name} must be a finite number > 0, got {v!r}")
         if isinstance(self.max_steps, bool) or not isinstance(self.max_steps, (int, np.integer)) \
                 or self.max_steps < 1:
@@ -121,6 +132,21 @@ class ChemicalSetup:
     def read_params(self, state) -> Params:
         """Parameters read from one state ``(S,)`` or a batch ``(K, S)`` (numpy)."""
         return read_params(self.spec, np.asarray(self.probe.params), state)
+
+    def phase_methods(self, method: str = DEFAULT_METHOD) -> tuple[str, ...]:
+        """The ODE method of each phase: ``method``, or for ``"auto"`` the phase's own choice
+        (:func:`neuralcrn.kinetics.choose_phase_method`: explicit ``"tsit5"`` for a phase whose
+        fastest rate constant × duration is below the stiffness threshold, else ``"rodas5"``
+        with exact pair-block solves — every compiled Neural CRN phase has them)."""
+        durations = np.asarray(self.program.durations)
+        return tuple(
+            choose_phase_method(MassActionStructure(*(np.asarray(a) for a in st)),
+                                self.n_species, np.asarray(k), float(T), method)
+            for st, k, T in zip(self.phased.structures, self.phased.rate_constants, durations))
+
+    def solver_kwargs(self, solver: "SolverSettings") -> dict:
+        """``solver.as_kwargs()`` with the method resolved per phase (:meth:`phase_methods`)."""
+        return {**solver.as_kwargs(), "method": self.phase_methods(solver.method)}
 
 
 def _np_params(p: Params) -> Params:
@@ -181,15 +207,19 @@ def chemical_setup(spec: ModelSpec, schedule: str = "two-phase") -> ChemicalSetu
 
 
 class PhasedReactions(NamedTuple):
-    """Each phase's active reactions only, padded to a common length (arrays; a pytree).
+    """Each phase's active reactions only (arrays; a pytree), phase p in position p.
 
-    structure: :class:`MassActionStructure` with a leading phase axis: reactant_index
-    ``(P, R_max, q)`` (padding reactions read the constant-1 slot and have rate 0), stoich_*
-    ``(P, N_max)`` (padding entries add 0 to species 0). rate_constants: ``(P, R_max)``.
+    structures: one :class:`MassActionStructure` per phase over all S species but only that
+    phase's R_p reactions and their N_p stoichiometry entries (no padding: the solvers' work is
+    proportional to R_p and N_p; measured 1.8–2.3× faster per step than padding every phase to
+    the largest, docs/solver.md). rate_constants: one ``(R_p,)`` array per phase. plans: one
+    :func:`neuralcrn.kinetics.jacobian_plan` per phase (the Jacobian entries a pair-block
+    Rosenbrock solve needs: only species that change in the phase).
     """
 
-    structure: MassActionStructure
-    rate_constants: jnp.ndarray
+    structures: tuple
+    rate_constants: tuple
+    plans: tuple
 
 
 def _phased(program: StepProgram) -> PhasedReactions:
@@ -198,29 +228,21 @@ def _phased(program: StepProgram) -> PhasedReactions:
     ss, sr, sv = (np.asarray(a) for a in (st.stoich_species, st.stoich_reaction,
                                           st.stoich_value))
     S = int(program.keep.shape[0])
-    K = np.asarray(program.rate_constants)
-    active = [np.flatnonzero(k != 0) for k in K]
-    R = max(1, max(a.size for a in active))
-    parts = []
-    for k, act in zip(K, active):
+    structures, rates = [], []
+    for k in np.asarray(program.rate_constants):
+        act = np.flatnonzero(k != 0)
         pos = -np.ones(ri.shape[0], dtype=np.int64)
         pos[act] = np.arange(act.size)
         m = pos[sr] >= 0
-        parts.append((act, ss[m], pos[sr[m]], sv[m], k[act]))
-    N = max(1, max(p[1].size for p in parts))
-    rid, sps, srs, svs, ks = [], [], [], [], []
-    for act, a, b, c, k in parts:
-        r = np.full((R, ri.shape[1]), S, dtype=np.int32)
-        r[:act.size] = ri[act]
-        rid.append(r)
-        pad = N - a.size
-        sps.append(np.concatenate([a, np.zeros(pad, np.int64)]).astype(np.int32))
-        srs.append(np.concatenate([b, np.zeros(pad, np.int64)]).astype(np.int32))
-        svs.append(np.concatenate([c, np.zeros(pad)]))
-        ks.append(np.concatenate([k, np.zeros(R - act.size)]))
-    return PhasedReactions(
-        MassActionStructure(*(jnp.asarray(np.stack(a)) for a in (rid, sps, srs, svs))),
-        jnp.asarray(np.stack(ks)))
+        index, rate = ri[act], k[act]
+        if act.size == 0:  # keep one inert reaction so that every array has a length
+            index, rate = np.full((1, ri.shape[1]), S, dtype=np.int32), np.zeros(1)
+        structures.append(MassActionStructure(
+            jnp.asarray(index.astype(np.int32)), jnp.asarray(ss[m].astype(np.int32)),
+            jnp.asarray(pos[sr[m]].astype(np.int32)), jnp.asarray(sv[m])))
+        rates.append(jnp.asarray(rate))
+    plans = tuple(jacobian_plan(st, S, k) for st, k in zip(structures, rates))
+    return PhasedReactions(tuple(structures), tuple(rates), plans)
 
 
 def state_with_params(setup: ChemicalSetup, params: Params) -> np.ndarray:
@@ -229,41 +251,21 @@ def state_with_params(setup: ChemicalSetup, params: Params) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ the compiled epoch
-def _max_rms(x):
-    """Error norm of a stack of pots ``(K, S)``: the largest per-pot RMS, so every pot gets the
-    error control it would get alone."""
-    return jnp.max(jnp.sqrt(jnp.mean(jnp.square(x), axis=-1)))
-
-
-def _stack_vf(t, y, args):
-    k, structure = args
-    return jax.vmap(lambda v: mass_action_rhs(v, k, structure))(y)
-
-
-def _solve_stack(structure, k, y0, t1, method, rtol, atol, max_steps):
-    """Integrate K independent pots ``(K, S)`` of one network together (one adaptive step
-    sequence, error norm :func:`_max_rms`); NaN if the solve failed. Same solver and controller
-    as :func:`neuralcrn.kinetics.solve_final`."""
-    if method not in _EXPLICIT:
-        raise SpecError(f"chemical training supports the explicit methods "
-                        f"{', '.join(_EXPLICIT)}, not {method!r}")
+def _solve_stack(structure, k, y0, t1, method, rtol, atol, max_steps, plan=None):
+    """Integrate K independent pots ``(K, S)`` of one network together
+    (:func:`neuralcrn.kinetics.solve_final_stack`: one adaptive step sequence, the worst pot's
+    error); NaN if the solve failed."""
     def run(y0):
-        sol = diffrax.diffeqsolve(
-            diffrax.ODETerm(_stack_vf), _EXPLICIT[method](), 0.0, t1, None, y0, (k, structure),
-            saveat=diffrax.SaveAt(t1=True),
-            stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol, norm=_max_rms),
-            max_steps=max_steps, throw=False)
-        y = sol.ys[0]
-        ok = (sol.result == diffrax.RESULTS.successful) & jnp.all(jnp.isfinite(y))
-        return jnp.where(ok, y, jnp.nan)
+        return solve_final_stack(structure, k, y0, t1, method=method, rtol=rtol, atol=atol,
+                                 max_steps=max_steps, jacobian_plan=plan)
 
     # once a solve has failed the state is NaN: skip the later solves (they would each run to
     # max_steps on a NaN state) and report the failure at the end of the epoch
     return jax.lax.cond(jnp.all(jnp.isfinite(y0)), run, lambda y: jnp.full_like(y, jnp.nan), y0)
 
 
-def run_step_stack(program, phased, states, X, Y, *, method="tsit5", rtol=1e-4, atol=1e-7,
-                   max_steps=100_000):
+def run_step_stack(program, phased, states, X, Y, *, method=DEFAULT_METHOD, rtol=1e-4,
+                   atol=1e-7, max_steps=100_000):
     """One training step of K pots at once (pure; jit/scan compatible).
 
     ``states`` ``(K, S)``, ``X`` ``(K, d)``, ``Y`` ``(K, m)`` → ``(P, K, S)``: the states at the
@@ -271,19 +273,22 @@ def run_step_stack(program, phased, states, X, Y, *, method="tsit5", rtol=1e-4, 
     species, load x, y and z(0), run the phases — with two differences in *how* the same ODEs are
     integrated: each phase evaluates only its own reactions (:class:`PhasedReactions`; the others
     have rate 0 anyway), and the K pots are one stacked system with one shared adaptive step
-    sequence whose error norm is the worst pot's RMS error. K = 1 is a single run.
+    sequence whose error norm is the worst pot's RMS error. K = 1 is a single run. ``method``: one
+    ODE method name for every phase, or a tuple with one per phase
+    (:meth:`ChemicalSetup.solver_kwargs`).
     """
-    s0 = jax.vmap(lambda s, x, y: load_sample(program, s, x, y))(states, X, Y)
-
-    def phase(s, xs):
-        structure, k, dur = xs
-        s1 = _solve_stack(MassActionStructure(*structure), k, s, dur, method, rtol, atol,
-                          max_steps)
-        return s1, s1
-
-    _, out = jax.lax.scan(phase, s0, (tuple(phased.structure), phased.rate_constants,
-                                      program.durations))
-    return out
+    s = jax.vmap(lambda s, x, y: load_sample(program, s, x, y))(states, X, Y)
+    out = []
+    # the phases are unrolled (P is static; each has its own arrays and method): a lax.scan over
+    # them nests the solvers' while loops one level deeper, measured 1.7-2.7x slower per step on
+    # XLA CPU (docs/solver.md)
+    P = len(phased.rate_constants)
+    methods = (method,) * P if isinstance(method, str) else tuple(method)
+    for p in range(P):
+        s = _solve_stack(phased.structures[p], phased.rate_constants[p], s, program.durations[p],
+                         methods[p], rtol, atol, max_steps, phased.plans[p])
+        out.append(s)
+    return jnp.stack(out)
 
 
 def _epoch_stack(program, phased, probe, state, X, Y, method, rtol, atol, max_steps):
@@ -328,7 +333,7 @@ class CompiledEpoch:
         K = 1 if replicates is None else int(replicates)
         self.batched = replicates is not None
         key = (_shape_key(setup.program, setup.probe, setup.phased), S, d, m, n_samples, K,
-               solver)
+               tuple(sorted(setup.solver_kwargs(solver).items())))
         hit = self._cache.get(key)
         if hit is not None:
             self.fn, self.compile_seconds, self.cached = hit, 0.0, True
@@ -338,7 +343,7 @@ class CompiledEpoch:
                   jax.ShapeDtypeStruct((K, n_samples, m), f64))
         t0 = time.perf_counter()
         self.fn = _epoch_jit.lower(setup.program, setup.phased, setup.probe, *shapes,
-                                   **solver.as_kwargs()).compile()
+                                   **setup.solver_kwargs(solver)).compile()
         self.compile_seconds = time.perf_counter() - t0
         self.cached = False
         self._cache[key] = self.fn
@@ -376,9 +381,7 @@ def _forward_parts(setup: ChemicalSetup):
     prog = setup.program._replace(rate_constants=setup.program.rate_constants[:p],
                                   durations=setup.program.durations[:p])
     ph = setup.phased
-    phased = PhasedReactions(MassActionStructure(*(a[:p] for a in ph.structure)),
-                             ph.rate_constants[:p])
-    return prog, phased
+    return prog, PhasedReactions(ph.structures[:p], ph.rate_constants[:p], ph.plans[:p])
 
 
 def _predict(program, phased, probe, state, X, method, rtol, atol, max_steps):
@@ -413,7 +416,8 @@ class CompiledPredictor:
 
     def __init__(self, setup: ChemicalSetup, solver: SolverSettings):
         prog, phased = _forward_parts(setup)
-        key = (_shape_key(prog, phased, setup.probe), solver)
+        key = (_shape_key(prog, phased, setup.probe),
+               tuple(sorted(setup.solver_kwargs(solver).items())))
         hit = self._cache.get(key)
         if hit is not None:
             self.fn, self.compile_seconds = hit, 0.0
@@ -423,7 +427,7 @@ class CompiledPredictor:
         self.fn = _predict_jit.lower(
             prog, phased, setup.probe, jax.ShapeDtypeStruct((setup.n_species,), f64),
             jax.ShapeDtypeStruct((PREDICT_CHUNK, setup.spec.inputs), f64),
-            **solver.as_kwargs()).compile()
+            **setup.solver_kwargs(solver)).compile()
         self.compile_seconds = time.perf_counter() - t0
         self._cache[key] = self.fn
 
