@@ -1,0 +1,206 @@
+"""numba kernel of the chemical Langevin equation (CLE) on molecule counts, stable under fast
+annihilation and kept non-negative.
+
+The CLE (Gillespie 2000, J. Chem. Phys. 113, 297) on the network's stoichiometry S and
+propensities a (SPEC §8, on counts x):
+
+    dX = S·a(X) dt + S·diag(√a(X)) dW.
+
+One step of length h (the interval to the next stop, cut into equal steps ≤ ``dt``):
+
+1. **drift** — the two-stage linearly implicit Rosenbrock-W method ROS2 (Verwer, Spee, Blom &
+   Hundsdorfer 1999, SIAM J. Sci. Comput. 20, 1456; γ = 1 + 1/√2, second order for *any*
+   matrix J, L-stable), with J the block-diagonal part of the Jacobian: every species' own
+   derivative (negative part) and, for each annihilation pair V⁺ + V⁻ → ∅, the 2×2 block of the
+   pair, inverted in closed form. So the stiff annihilation (eigenvalue ≈ −k·(V⁺ + V⁻)) and fast
+   first-order decays are damped implicitly and the minority rail stays on its quasi-steady state
+   ≈ production/(k·|v|) — which the per-rail reactions (2Z → Z) see — instead of being driven to 0
+   by an exact-annihilation splitting step (``docs/stochastic.md`` has the measurement);
+2. **noise** — Euler–Maruyama: ``S · √(a_r(X) h) · ξ_r``, ξ_r ~ N(0, 1) independent per reaction,
+   propensities at the start of the step (an annihilation's noise moves both rails together, so
+   it never changes the signed value);
+3. **non-negativity** — for an annihilation pair whose rails went negative the common part is set
+   to 0 and the signed value v = V⁺ − V⁻ is kept (V⁺ = max(v, 0), V⁻ = max(−v, 0)); any other
+   negative count is set to 0. Each such projection is counted (``stats[2]``): it happens only
+   where a species holds a few molecules, where the CLE is not a valid approximation anyway.
+
+Propensities use max(x − repeat, 0) per factor (continuous counts).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+GAMMA = 1.0 + 1.0 / math.sqrt(2.0)
+
+
+@numba.njit(cache=True, nogil=True)
+def cle_work(net):
+    """Work arrays of :func:`cle_step`: two ``(Rt,)`` propensity vectors and seven ``(S,)``."""
+    Rt = max(net.c.shape[0], 1)
+    S = net.hor.shape[1]
+    return (np.zeros(Rt), np.zeros(Rt), np.zeros(S), np.zeros(S), np.zeros(S), np.zeros(S),
+            np.zeros(S), np.zeros(S), np.zeros(S))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _prop(f, x, net):
+    v = net.c[f]
+    S = x.shape[0]
+    for j in range(net.index.shape[1]):
+        i = net.index[f, j]
+        if i < S:
+            d = x[i] - net.repeat[f, j]
+            v *= d if d > 0.0 else 0.0
+    return v
+
+
+@numba.njit(cache=True, nogil=True)
+def _drift(x, lo, hi, net, a, F):
+    """a ← propensities(x), F ← S·a."""
+    for i in range(F.shape[0]):
+        F[i] = 0.0
+    for f in range(lo, hi):
+        v = _prop(f, x, net)
+        a[f] = v
+        if v > 0.0:
+            for e in range(net.ch_ptr[f], net.ch_ptr[f + 1]):
+                F[net.ch_species[e]] += net.ch_value[e] * v
+
+
+@numba.njit(cache=True, nogil=True)
+def _jacobian_blocks(x, phase, lo, hi, net, Jd, Jo):
+    """Jd_i = ∂F_i/∂x_i, Jo_i = ∂F_i/∂x_partner(i) (0 without partner)."""
+    S = x.shape[0]
+    q = net.index.shape[1]
+    part = net.partner[phase]
+    for i in range(S):
+        Jd[i] = 0.0
+        Jo[i] = 0.0
+    for f in range(lo, hi):
+        for j in range(q):
+            k = net.index[f, j]
+            if k >= S:
+                continue
+            d = net.c[f]
+            for jj in range(q):
+                if jj != j:
+                    i2 = net.index[f, jj]
+                    if i2 < S:
+                        v = x[i2] - net.repeat[f, jj]
+                        d *= v if v > 0.0 else 0.0
+            if d == 0.0:
+                continue
+            for e in range(net.ch_ptr[f], net.ch_ptr[f + 1]):
+                s = net.ch_species[e]
+                if s == k:
+                    Jd[s] += net.ch_value[e] * d
+                elif part[s] == k:
+                    Jo[s] += net.ch_value[e] * d
+
+
+@numba.njit(cache=True, nogil=True)
+def _solve(phase, net, Jd, Jo, gh, rhs, out):
+    """out ← (I − γh J)⁻¹ rhs for the block-diagonal J (positive diagonal entries dropped)."""
+    part = net.partner[phase]
+    S = rhs.shape[0]
+    for i in range(S):
+        j = part[i]
+        di = 1.0 - gh * min(Jd[i], 0.0)
+        if j < 0:
+            out[i] = rhs[i] / di
+        elif i < j:
+            dj = 1.0 - gh * min(Jd[j], 0.0)
+            bij = -gh * Jo[i]
+            bji = -gh * Jo[j]
+            det = di * dj - bij * bji
+            if det > 0.25 * di * dj:
+                out[i] = (dj * rhs[i] - bij * rhs[j]) / det
+                out[j] = (di * rhs[j] - bji * rhs[i]) / det
+            else:
+                out[i] = rhs[i] / di
+                out[j] = rhs[j] / dj
+
+
+@numba.njit(cache=True, nogil=True)
+def _project(x, phase, net):
+    """Non-negativity (module docstring, step 3); returns the number of values changed."""
+    part = net.partner[phase]
+    n = 0
+    for i in range(x.shape[0]):
+        if x[i] >= 0.0:
+            continue
+        j = part[i]
+        if j >= 0:
+            v = x[i] - x[j]
+            x[i] = v if v > 0.0 else 0.0
+            x[j] = -v if v < 0.0 else 0.0
+        else:
+            x[i] = 0.0
+        n += 1
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def cle_step(x, h, phase, lo, hi, net, cw):
+    """One CLE step of length h on x (in place). Returns the number of projected values."""
+    a, a1, F, Jd, Jo, k1, k2, y1, rhs = cw
+    S = x.shape[0]
+    gh = GAMMA * h
+    _drift(x, lo, hi, net, a, F)
+    _jacobian_blocks(x, phase, lo, hi, net, Jd, Jo)
+    _solve(phase, net, Jd, Jo, gh, F, k1)
+    for i in range(S):
+        y1[i] = x[i] + h * k1[i]
+    _drift(y1, lo, hi, net, a1, rhs)
+    for i in range(S):
+        rhs[i] -= 2.0 * k1[i]
+    _solve(phase, net, Jd, Jo, gh, rhs, k2)
+    for i in range(S):
+        x[i] += h * (1.5 * k1[i] + 0.5 * k2[i])
+    sq = math.sqrt(h)
+    for f in range(lo, hi):
+        if a[f] > 0.0:
+            w = math.sqrt(a[f]) * sq * np.random.standard_normal()
+            for e in range(net.ch_ptr[f], net.ch_ptr[f + 1]):
+                x[net.ch_species[e]] += net.ch_value[e] * w
+    return _project(x, phase, net)
+
+
+@numba.njit(cache=True, nogil=True)
+def cle_advance(x, t, t_end, phase, net, cw, dt, stats):
+    """CLE of ``phase`` from t to t_end on x (in place) in ⌈(t_end − t)/dt⌉ equal steps.
+    Returns the number of steps; ``stats[1]`` += steps, ``stats[2]`` += projected values."""
+    lo = net.phase_ptr[phase]
+    hi = net.phase_ptr[phase + 1]
+    if hi == lo or not t_end > t:
+        return 0
+    n = max(1, int(math.ceil((t_end - t) / dt - 1e-9)))
+    h = (t_end - t) / n
+    for _ in range(n):
+        stats[2] += cle_step(x, h, phase, lo, hi, net, cw)
+    stats[1] += n
+    return n
+
+
+@numba.njit(cache=True, nogil=True)
+def cle_record(net, x0, times, n_runs, seed, dt, out, steps):
+    """CLE of phase 0 of ``net``: ``n_runs`` runs from x0 recorded at ``times`` into ``out``
+    ``(runs, P, S)``; ``steps`` ``(runs,)``. Returns the number of projected values."""
+    np.random.seed(seed)
+    cw = cle_work(net)
+    stats = np.zeros(3)
+    for run in range(n_runs):
+        x = x0.copy()
+        t = 0.0
+        n = 0
+        for p in range(times.shape[0]):
+            if times[p] > t:
+                n += cle_advance(x, t, times[p], 0, net, cw, dt, stats)
+                t = times[p]
+            out[run, p, :] = x
+        steps[run] = n
+    return stats[2]
