@@ -46,7 +46,9 @@ class PhasedNetwork(NamedTuple):
                species and its largest stoichiometry of that species there (Cao et al. 2006).
     reactant   ``(P, S)`` bool: species that are reactants of a reaction of the phase.
     partner    ``(P, S)`` int64: the other species of an annihilation pair ``A + B → …`` that
-               consumes both (dual rails), −1 if none (used by the CLE's implicit pair blocks).
+               consumes both (dual rails), −1 if none (used by the CLE's implicit pair blocks
+               and tau-leaping's treatment of stiff pairs).
+    pair_rx    ``(P, S)`` int64: the flat index of that annihilation reaction, −1 if none.
     volume     Ω (float): counts = concentration · Ω.
     """
 
@@ -65,6 +67,7 @@ class PhasedNetwork(NamedTuple):
     hor_nu: np.ndarray
     reactant: np.ndarray
     partner: np.ndarray
+    pair_rx: np.ndarray
     volume: float
 
     @property
@@ -203,6 +206,7 @@ def phased_network(arrays: MassActionArrays, rate_constants, volume: float,
     hor_nu = np.zeros((P, S), dtype=np.int64)
     reactant = np.zeros((P, S), dtype=bool)
     partner = -np.ones((P, S), dtype=np.int64)
+    pair_rx = -np.ones((P, S), dtype=np.int64)
     for p in range(P):
         lo, hi = phase_ptr[p], phase_ptr[p + 1]
         readers: dict[int, list[int]] = {}
@@ -221,6 +225,7 @@ def phased_network(arrays: MassActionArrays, rate_constants, volume: float,
             if order[f] == 2 and a != b and a < S and b < S and {a, b} <= consumed[r] \
                     and partner[p, a] < 0 and partner[p, b] < 0:
                 partner[p, a], partner[p, b] = b, a
+                pair_rx[p, a] = pair_rx[p, b] = f
     cat = lambda parts, dt: (np.ascontiguousarray(np.concatenate(parts), dtype=dt)  # noqa: E731
                              if parts else np.zeros(0, dtype=dt))
     return PhasedNetwork(
@@ -230,4 +235,4 @@ def phased_network(arrays: MassActionArrays, rate_constants, volume: float,
         order=np.ascontiguousarray(order, dtype=np.int64), ch_ptr=ch_ptr,
         ch_species=cat(ch_s, np.int64), ch_value=cat(ch_v, np.float64), dep_ptr=dep_ptr,
         dep=cat(dep, np.int64), hor=hor, hor_nu=hor_nu, reactant=reactant, partner=partner,
-        volume=volume)
+        pair_rx=pair_rx, volume=volume)

@@ -19,6 +19,23 @@ that would still make a count negative is redrawn with τ' halved (rare: only no
 reactions leap). With ``fixed_tau > 0`` the step is ``min(fixed_tau, τ'')`` instead of τ'
 (critical reactions are still exact, so counts stay ≥ 0).
 
+**Annihilation pairs** (dual rails: V⁺ + V⁻ → ∅, in Neural CRNs at k_ann ≫ the other rates).
+The minority rail of a pair holds few molecules with a fast turnover — produced by the other
+reactions, removed by annihilation at rate λ = (k/Ω)·(majority) per molecule — which would
+force leaps of about one event. Annihilations are therefore not leaped: the other reactions leap
+and change the signed value v = V⁺ − V⁻ exactly, and the minority rail at the end of the leap is
+drawn from the linear death process it follows (the majority, hence λ, nearly constant over a
+leap): each of the m₀ molecules present at the start survives with the probability of the
+deterministic pair solution, ``S₀ = V·E/(V + m₀(1 − E))``, E = exp(−(k/Ω)·V·τ), V = |v|
+(``stiff-annihilation.md``), and each of the A molecules produced into it during the leap
+(uniformly in time) survives with ``(1 − e^{−λτ})/(λτ)``, λ = (k/Ω)·(V + m̄), m̄ the
+quasi-steady minority for that production: ``m = Binomial(m₀, S₀) + Binomial(A, S_A) −
+(slow consumption)``, the majority is V + m, and the number annihilated follows. For λτ ≫ 1
+this is the minority's quasi-steady (Poisson) state, as in the slow-scale SSA (Cao, Gillespie &
+Petzold 2005); for λτ ≪ 1 it fires almost no annihilation. The minority rail does not bound τ
+(its change is not leaped); the majority's bound includes its loss by annihilation, so τ is set
+by the slow dynamics.
+
 Output times inside a leap are filled by **binomial bridging**: within each half-leap the
 reactions fire as Poisson processes of constant rate, so the firings before an output time are
 ``Binomial(K, fraction of the half-leap elapsed)``. The leap grid is therefore the same whatever
@@ -41,12 +58,16 @@ _MAX_HALVINGS = 60
 
 @numba.njit(cache=True, nogil=True)
 def tau_work(net):
-    """Work arrays of :func:`tau_advance`: (a*, K1, K2, critical, μ, σ², x*, x', bridged K1,
-    bridged K2)."""
+    """Work arrays of :func:`tau_advance`: 0 a (temp), 1 K1, 2 K2, 3 critical, 4 μ, 5 σ²,
+    6 x* (mid-point for propensities), 7 x', 8 bridged K1, 9 bridged K2, 10 x1 (raw stage 1),
+    11 excluded reactions (the pairs' annihilations), 12 pair species, 13 arrivals, 14 slow
+    consumption (per species, of the current leap)."""
     Rt = max(net.c.shape[0], 1)
     S = net.hor.shape[1]
     return (np.zeros(Rt), np.zeros(Rt), np.zeros(Rt), np.zeros(Rt, dtype=np.bool_),
-            np.zeros(S), np.zeros(S), np.zeros(S), np.zeros(S), np.zeros(Rt), np.zeros(Rt))
+            np.zeros(S), np.zeros(S), np.zeros(S), np.zeros(S), np.zeros(Rt), np.zeros(Rt),
+            np.zeros(S), np.zeros(Rt, dtype=np.bool_), np.zeros(S, dtype=np.bool_),
+            np.zeros(S), np.zeros(S))
 
 
 @numba.njit(cache=True, nogil=True)
@@ -90,11 +111,81 @@ def _record_exact(x, t_next, times, out, p, t_end):
 
 
 @numba.njit(cache=True, nogil=True)
-def _bridge(x, t, tau, lo, hi, net, tw, times, out, p, t_stop):
+def _qss(g, c, V):
+    """Stable root m̄ ≥ 0 of g = c·m·(m + V): the quasi-steady minority count of a pair."""
+    if not g > 0.0:
+        return 0.0
+    r = g / c
+    return 2.0 * r / (V + math.sqrt(V * V + 4.0 * r))
+
+
+@numba.njit(cache=True, nogil=True)
+def _flows(lo, hi, net, ka, kb, paired, arrivals, consumed):
+    """Per pair species: molecules produced (arrivals) and consumed by the leaped firings
+    ka + kb (annihilations are never among them)."""
+    for i in range(arrivals.shape[0]):
+        arrivals[i] = 0.0
+        consumed[i] = 0.0
+    for f in range(lo, hi):
+        n = ka[f] + kb[f]
+        if n > 0.0:
+            for e in range(net.ch_ptr[f], net.ch_ptr[f + 1]):
+                s = net.ch_species[e]
+                if paired[s]:
+                    v = net.ch_value[e]
+                    if v > 0.0:
+                        arrivals[s] += n * v
+                    else:
+                        consumed[s] -= n * v
+
+
+@numba.njit(cache=True, nogil=True)
+def _pairs(x0, y, tau, phase, net, arrivals, consumed, sample):
+    """Apply the annihilations of every pair over a leap of τ to y (raw: leaped firings only),
+    keeping each signed value (module docstring). ``sample``: binomial draws; else expectations
+    (for the trapezoidal mid-point)."""
+    part = net.partner[phase]
+    for i in range(y.shape[0]):
+        j = part[i]
+        if j <= i:
+            continue
+        v = y[i] - y[j]
+        mi, ma = (j, i) if v > 0.0 else (i, j)
+        V = abs(v)
+        c = net.c[net.pair_rx[phase, i]]
+        m0 = x0[mi]
+        if m0 < 0.0:
+            m0 = 0.0
+        if V > 0.0:
+            E = math.exp(-c * V * tau)
+            s0 = V * E / (V + m0 * (1.0 - E))
+        else:
+            s0 = 1.0 / (1.0 + c * m0 * tau)
+        A = arrivals[mi]
+        mbar = _qss(A / tau, c, V) if tau > 0.0 else 0.0
+        lt = c * (V + mbar) * tau
+        sa = (1.0 - math.exp(-lt)) / lt if lt > 1e-12 else 1.0
+        if sample:
+            m = float(np.random.binomial(int(m0), s0)) if m0 > 0.0 else 0.0
+            if A > 0.0:
+                m += float(np.random.binomial(int(A), sa))
+        else:
+            m = m0 * s0 + A * sa
+        m -= consumed[mi]
+        if m < 0.0:
+            m = 0.0
+        y[mi] = m
+        y[ma] = V + m
+
+
+@numba.njit(cache=True, nogil=True)
+def _bridge(x, t, tau, phase, lo, hi, net, tw, times, out, p, t_stop):
     """Record output times in (t, t_stop) (t_stop ≤ t + τ) by sequential binomial bridging of
     the leap's firings K1 (first half) and K2 (second half): the firings up to each output time,
-    given those up to the previous one, are binomial in the remaining firings."""
+    given those up to the previous one, are binomial in the remaining firings. Pairs get the
+    annihilations of the elapsed part of the leap."""
     k1, k2, u1, u2 = tw[1], tw[2], tw[8], tw[9]
+    paired, arrivals, consumed = tw[12], tw[13], tw[14]
     S = x.shape[0]
     half = 0.5 * tau
     s_prev = 0.0
@@ -114,44 +205,52 @@ def _bridge(x, t, tau, lo, hi, net, tw, times, out, p, t_stop):
                 if left > 0.0:
                     s0 = max(s_prev - half, 0.0)
                     u2[f] += np.random.binomial(int(left), (s - half - s0) / (half - s0))
+        row = out[p]
         for i in range(S):
-            out[p, i] = x[i]
+            row[i] = x[i]
         for f in range(lo, hi):
             n = u1[f] + u2[f]
             if n > 0.0:
                 for e in range(net.ch_ptr[f], net.ch_ptr[f + 1]):
-                    out[p, net.ch_species[e]] += n * net.ch_value[e]
+                    row[net.ch_species[e]] += n * net.ch_value[e]
+        _flows(lo, hi, net, u1, u2, paired, arrivals, consumed)
+        _pairs(x, row, s, phase, net, arrivals, consumed, True)
         for i in range(S):
-            if out[p, i] < 0.0:
-                out[p, i] = 0.0
+            if row[i] < 0.0:
+                row[i] = 0.0
         s_prev = s
         p += 1
     return p
 
 
 @numba.njit(cache=True, nogil=True)
-def _leap(x, tau, lo, hi, net, a, tw, crit_fire, a0c, xnew):
-    """One trapezoidal leap of the non-critical reactions (+ one critical firing if asked) into
-    xnew. Returns False if a count would become negative."""
-    a_mid, k1, k2, critical, xs = tw[0], tw[1], tw[2], tw[3], tw[6]
+def _leap(x, tau, phase, lo, hi, net, a, tw, crit_fire, a0c, xnew):
+    """One trapezoidal leap of the non-critical reactions (+ one critical firing if asked; the
+    pairs' annihilations as in the module docstring) into xnew. Returns False if a count would
+    become negative."""
+    a_tmp, k1, k2, critical, xs = tw[0], tw[1], tw[2], tw[3], tw[6]
+    x1, excluded, paired, arrivals, consumed = tw[10], tw[11], tw[12], tw[13], tw[14]
     S = x.shape[0]
     h = 0.5 * tau
     for i in range(S):
-        xs[i] = x[i]
+        x1[i] = x[i]
     for f in range(lo, hi):
         k1[f] = 0.0
         k2[f] = 0.0
-        if not critical[f] and a[f] > 0.0:
+        if not critical[f] and not excluded[f] and a[f] > 0.0:
             k1[f] = np.random.poisson(a[f] * h)
             if k1[f] > 0.0:
-                fire(xs, f, k1[f], net)
+                fire(x1, f, k1[f], net)
     for i in range(S):
-        if xs[i] < 0.0:
+        if x1[i] < 0.0 and not paired[i]:
             return False
     for i in range(S):
-        xnew[i] = xs[i]
+        xs[i] = x1[i]
+        xnew[i] = x1[i]
+    _flows(lo, hi, net, k1, k2, paired, arrivals, consumed)
+    _pairs(x, xs, h, phase, net, arrivals, consumed, False)
     for f in range(lo, hi):
-        if not critical[f]:
+        if not critical[f] and not excluded[f]:
             b = 2.0 * propensity(f, xs, net) - a[f]
             if b > 0.0:
                 k2[f] = np.random.poisson(b * h)
@@ -159,8 +258,10 @@ def _leap(x, tau, lo, hi, net, a, tw, crit_fire, a0c, xnew):
                     fire(xnew, f, k2[f], net)
     if crit_fire:
         for f in range(lo, hi):
-            a_mid[f] = a[f] if critical[f] else 0.0
-        fire(xnew, _pick(lo, hi, a_mid, np.random.random() * a0c), 1.0, net)
+            a_tmp[f] = a[f] if critical[f] else 0.0
+        fire(xnew, _pick(lo, hi, a_tmp, np.random.random() * a0c), 1.0, net)
+    _flows(lo, hi, net, k1, k2, paired, arrivals, consumed)
+    _pairs(x, xnew, tau, phase, net, arrivals, consumed, True)
     for i in range(S):
         if xnew[i] < 0.0:
             return False
@@ -169,17 +270,20 @@ def _leap(x, tau, lo, hi, net, a, tw, crit_fire, a0c, xnew):
 
 @numba.njit(cache=True, nogil=True)
 def _tau_prime(x, phase, lo, hi, net, a, tw, epsilon):
-    """Cao et al. (2006) τ' over the non-critical reactions (marks ``critical`` and returns
-    (τ', a0 of the critical reactions))."""
-    critical, mu, sigma2 = tw[3], tw[4], tw[5]
+    """Cao et al. (2006) τ' over the non-critical reactions (marks ``critical``; the pairs'
+    annihilations are never critical, count in the majority's bound, and the minority rail of a
+    pair does not bound τ). Returns (τ', a0 of the critical reactions)."""
+    critical, mu, sigma2, excluded, paired = tw[3], tw[4], tw[5], tw[11], tw[12]
     S = x.shape[0]
+    part = net.partner[phase]
     a0c = 0.0
     for f in range(lo, hi):
         crit = False
-        if a[f] > 0.0:
+        if a[f] > 0.0 and not excluded[f]:
             for e in range(net.ch_ptr[f], net.ch_ptr[f + 1]):
                 v = net.ch_value[e]
-                if v < 0.0 and math.floor(x[net.ch_species[e]] / -v) < N_CRITICAL:
+                s = net.ch_species[e]
+                if v < 0.0 and math.floor(x[s] / -v) < N_CRITICAL:
                     crit = True
         critical[f] = crit
         if crit:
@@ -196,7 +300,7 @@ def _tau_prime(x, phase, lo, hi, net, a, tw, epsilon):
             sigma2[net.ch_species[e]] += v * v * a[f]
     tau1 = math.inf
     for i in range(S):
-        if not net.reactant[phase, i]:
+        if not net.reactant[phase, i] or (paired[i] and x[i] < x[part[i]]):
             continue
         bound = max(epsilon * x[i] / _g(net.hor[phase, i], net.hor_nu[phase, i], x[i]), 1.0)
         if mu[i] != 0.0:
@@ -217,9 +321,17 @@ def tau_advance_record(x, t, t_end, phase, net, a, tw, epsilon, fixed_tau, max_e
     hi = net.phase_ptr[phase + 1]
     S = x.shape[0]
     xnew = tw[7]
-    critical = tw[3]
+    excluded, paired = tw[11], tw[12]
+    for f in range(lo, hi):
+        excluded[f] = False
+    for i in range(S):
+        paired[i] = net.partner[phase, i] >= 0
+        if paired[i]:
+            excluded[net.pair_rx[phase, i]] = True
     ssa_left = 0
     events = 0
+    a0c = 0.0
+    tau1 = 0.0
     while t < t_end:
         a0 = 0.0
         for f in range(lo, hi):
@@ -258,7 +370,7 @@ def tau_advance_record(x, t, t_end, phase, net, a, tw, epsilon, fixed_tau, max_e
             if t + tau >= t_end:
                 tau = t_end - t
                 crit_fire = False
-            if _leap(x, tau, lo, hi, net, a, tw, crit_fire, a0c, xnew):
+            if _leap(x, tau, phase, lo, hi, net, a, tw, crit_fire, a0c, xnew):
                 ok = True
                 break
             tau1 *= 0.5
@@ -266,7 +378,7 @@ def tau_advance_record(x, t, t_end, phase, net, a, tw, epsilon, fixed_tau, max_e
             ssa_left = SSA_STEPS
             continue
         t_new = t + tau if t + tau < t_end else t_end
-        p = _bridge(x, t, tau, lo, hi, net, tw, times, out, p, t_new)
+        p = _bridge(x, t, tau, phase, lo, hi, net, tw, times, out, p, t_new)
         for i in range(S):
             x[i] = xnew[i]
         t = t_new

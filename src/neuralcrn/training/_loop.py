@@ -14,6 +14,12 @@ parameters (read from the species in chemical mode) — the same math ``model.js
 chemical mode the final test set is also evaluated by the chemical forward pass itself
 (:func:`~neuralcrn.training.chemical_predict`), reported as ``test_chemical_forward``.
 
+Stochastic chemistry (``kinetics`` ``"ssa"``, ``"tau-leap"``, ``"cle"`` at volume Ω): the same
+protocol on molecule counts, one numba call per epoch and replicate
+(:mod:`neuralcrn.training._stochastic`); the final test set is evaluated by the ideal predictor,
+by the stochastic forward pass at the same Ω (``test_stochastic_forward``) and by the ODE forward
+pass of the learned counts (``test_chemical_forward``).
+
 Replicates: K runs with seeds seed, seed+1, …, seed+K−1 (initial parameters and sample order; the
 data set is the one of ``seed`` for all), trained together (K stacked pots integrated as one
 system in chemical mode, :func:`~neuralcrn.training._chemical.run_step_stack`; a loop in ideal
@@ -33,6 +39,7 @@ from ..errors import SimulationError, SpecError
 from ..ideal.spec import ModelSpec, Params
 from ._chemical import (SCHEDULE_NAMES, ChemicalSetup, CompiledEpoch, CompiledPredictor,
                         SolverSettings, chemical_setup, padded_chunks)
+from ._stochastic import KINETICS, check_stochastic_config, stochastic_parts
 from ..tasks import epoch_order, get_task
 
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate_params", "MODES"]
@@ -79,6 +86,11 @@ class TrainConfig:
                  read from the species) after every ``eval_every``-th epoch and after the last;
                  0 → only before training and after the last epoch (the other rows of the
                  history hold NaN; the running loss is always recorded).
+    kinetics:    ``"ode"`` (mass-action ODE) or a stochastic method on molecule counts:
+                 ``"ssa"`` (exact), ``"tau-leap"``, ``"cle"`` (chemical mode only;
+                 :mod:`neuralcrn.training._stochastic`, ``docs/stochastic.md``).
+    volume:      Ω, molecules per unit concentration (stochastic kinetics only; required there).
+    tau_epsilon: ε of adaptive tau-leaping.   cle_dt: largest CLE time step.
     """
 
     task: str
@@ -94,8 +106,13 @@ class TrainConfig:
     chemical_eval: bool = True
     init: dict | None = None
     eval_every: int = 1
+    kinetics: str = "ode"
+    volume: float | None = None
+    tau_epsilon: float = 0.03
+    cle_dt: float = 1e-3
 
     def __post_init__(self):
+        check_stochastic_config(self)
         if self.mode not in MODES:
             raise SpecError(f"unknown mode {self.mode!r}; choose one of {', '.join(MODES)}")
         if self.schedule not in SCHEDULE_NAMES:
@@ -164,6 +181,8 @@ class TrainResult:
     timings:        seconds: ``setup``, ``compile``, ``train`` (the epochs, without compilation;
                     in chemical mode including the evaluation that overlaps the next epoch),
                     ``evaluate``, ``chemical_eval``, ``total`` (see :func:`train`).
+    stochastic:     stochastic kinetics only: events per step and phase, totals, speed
+                    (:meth:`~neuralcrn.training._stochastic.StochasticEpoch.summary`).
     """
 
     config: TrainConfig
@@ -180,6 +199,7 @@ class TrainResult:
     final_state: np.ndarray | None = None
     chemical_test_predictions: list | None = None
     summary: dict = field(default_factory=dict)
+    stochastic: dict | None = None
 
 
 # ------------------------------------------------------------------ evaluation
@@ -326,12 +346,19 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
         # ------------------------------------------------------------ compile while setting up
         # (XLA compiles without holding the GIL: the epoch and the initial parameters' random
         # draws compile on the two cores at once)
-        fut_epoch = (pool.submit(CompiledEpoch, setup, N, K if K > 1 else None, config.solver)
-                     if chemical else None)
+        stochastic = config.kinetics != "ode"
+        if stochastic:
+            fut_epoch = pool.submit(stochastic_parts, config, setup, seeds)
+        else:
+            fut_epoch = (pool.submit(CompiledEpoch, setup, N, K if K > 1 else None,
+                                     config.solver) if chemical else None)
         if not chemical:
             fut_pred = pool.submit(_warm_predictor, spec, solver)
         params = [_initial_params(config, task, spec, s) for s in seeds]
         state = np.stack([setup.initial_state(p) for p in params]) if chemical else None
+        if stochastic:  # the parameters become counts: round(Ω·θ) molecules
+            state = np.rint(state * config.volume) / config.volume
+            params = [setup.read_params(s) for s in state]
         t_main = time.perf_counter()
         timings["setup"] = t_main - t_start
         compiled = fut_epoch.result() if chemical else None
@@ -433,6 +460,10 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
                         "loss": None, "accuracy": None,
                         "failed_points": int(np.sum(~np.all(np.isfinite(pred), axis=1)))}
             timings["chemical_eval"] = time.perf_counter() - t0
+        if stochastic:
+            t0 = time.perf_counter()
+            compiled.add_test_metrics(metrics, dataset, _metrics_of)
+            timings["stochastic_eval"] = time.perf_counter() - t0
     finally:
         if bar is not None:
             bar.close()
@@ -441,7 +472,8 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
     result = TrainResult(config=config, spec=spec, task=task, dataset=dataset, epochs=epochs,
                          history=hist, param_history=param_hist, params=params, metrics=metrics,
                          timings=timings, setup=setup, final_state=state,
-                         chemical_test_predictions=chem_preds)
+                         chemical_test_predictions=chem_preds,
+                         stochastic=compiled.summary() if stochastic else None)
     result.summary = summarize(result)
     return result
 
