@@ -34,14 +34,16 @@ from ._group import main
 @click.option("--tau", type=float, help="tau-leap: fixed leap length [adaptive].")
 @click.option("--epsilon", type=float, default=0.03, show_default=True,
               help="tau-leap: relative-change bound of the adaptive leap.")
-@click.option("--dt", type=float, default=1e-3, show_default=True,
+@click.option("--dt", type=float, default=1e-2, show_default=True,
               help="cle: largest time step.")
+@click.option("--cle-rtol", type=float, default=1e-3, show_default=True,
+              help="cle: relative tolerance of the drift's adaptive steps (0: fixed steps).")
 @click.option("--runs", type=click.IntRange(1, None), default=1, show_default=True,
               help="Stochastic methods: number of independent runs (CSV holds the mean).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Stochastic methods: seed.")
 @fail_cleanly
 def simulate_cmd(model, t_end, points, csv_out, plot_out, overrides, method, rtol, atol, max_steps,
-                 volume, tau, epsilon, dt, runs, seed):
+                 volume, tau, epsilon, dt, cle_rtol, runs, seed):
     """Simulate MODEL (a .crn text file, SBML .xml, Antimony .ant, or a bundled example name such
     as 'neuron') from time 0 to T_END and report the final concentrations.
 
@@ -82,7 +84,7 @@ def simulate_cmd(model, t_end, points, csv_out, plot_out, overrides, method, rto
         source = imported if imported is not None and volume is None else net
         st = simulate_ssa(source, t_end, points, volume=100.0 if source is net and volume is None
                           else volume, n_runs=runs, seed=seed, method=method, tau=tau,
-                          epsilon=epsilon, dt=dt)
+                          epsilon=epsilon, dt=dt, rtol=cle_rtol)
         click.echo(f"{method}: Ω = {st.volume:.6g} molecules per unit concentration, {runs} "
                    f"run{'s' if runs > 1 else ''}, mean {st.num_events.mean():.4g} "
                    f"{'steps' if method == 'cle' else 'events'} per run", err=True)

@@ -12,6 +12,21 @@ def _fmt_acc(v):
     return "" if v is None else f"{100 * v:.1f} %"
 
 
+def _stochastic_row(result) -> str:
+    c = result.config
+    return f"test, {c.kinetics} forward (Ω = {c.volume:g})" if result.stochastic else ""
+
+
+def _stochastic_lines(result) -> list[str]:
+    st = result.stochastic
+    if not st:
+        return []
+    rate = st.get("events_per_second")
+    return [f"{st['kinetics']} at Ω = {st['volume']:g}: per training step "
+            + ", ".join(f"{k} {v:.4g}" for k, v in st["events_per_step"].items())
+            + f" ({st['event']}s)" + (f"; {rate:.3g}/s" if rate else "")]
+
+
 def _summary_lines(result) -> list[str]:
     m = result.metrics[0]
     K = result.config.replicates
@@ -23,8 +38,11 @@ def _summary_lines(result) -> list[str]:
     if K == 1:
         lines.append(f"{'':34s} {'½MSE':>10s} {'accuracy':>10s}")
         rows = [("train", m["train"]), ("validation", m["val"]), (test_name, m["test"])]
+        if "test_stochastic_forward" in m:
+            rows.append((_stochastic_row(result), m["test_stochastic_forward"]))
         if "test_chemical_forward" in m:
-            rows.append(("test, chemical forward", m["test_chemical_forward"]))
+            rows.append(("test, chemical forward" + (" (ODE)" if result.stochastic else ""),
+                         m["test_chemical_forward"]))
         for name, r in rows:
             loss = "failed" if r.get("loss") is None else f"{r['loss']:.4g}"
             lines.append(f"{name:34s} {loss:>10s} {_fmt_acc(r.get('accuracy')):>10s}")
@@ -34,13 +52,16 @@ def _summary_lines(result) -> list[str]:
                      f"mean ± sd:")
         lines.append(f"{'':34s} {'½MSE':>20s} {'accuracy':>20s}")
         for key, name in (("train", "train"), ("val", "validation"), ("test", test_name),
-                          ("test_chemical_forward", "test, chemical forward")):
+                          ("test_stochastic_forward", _stochastic_row(result)),
+                          ("test_chemical_forward", "test, chemical forward"
+                           + (" (ODE)" if result.stochastic else ""))):
             lo, ac = s.get(f"{key}.loss"), s.get(f"{key}.accuracy")
             if lo is None:
                 continue
             ls = f"{lo['mean']:.4g} ± {lo['sd']:.2g}"
             a = "" if ac is None else f"{100 * ac['mean']:.1f} ± {100 * ac['sd']:.1f} %"
             lines.append(f"{name:34s} {ls:>20s} {a:>20s}")
+    lines += _stochastic_lines(result)
     t = result.timings
     E = result.epochs
     per = t["train"] / max(E - (1 if result.config.mode == "ideal" else 0), 1)
@@ -83,11 +104,22 @@ def _summary_lines(result) -> list[str]:
 @click.option("--eval-every", type=click.IntRange(0, None),
               help="Evaluate train/val losses after every N-th epoch and the last (0: only "
                    "before training and after the last epoch) [1].")
+@click.option("--kinetics", type=click.Choice(["ode", "ssa", "tau-leap", "cle"]),
+              help="Chemical kinetics: ode (concentrations, default) or stochastic on molecule "
+                   "counts: ssa (exact), tau-leap, cle (chemical Langevin) [ode].")
+@click.option("--volume", type=float,
+              help="Ω, molecules per unit concentration (required with stochastic kinetics).")
+@click.option("--tau-epsilon", type=float, help="tau-leap: relative-change bound ε [0.03].")
+@click.option("--cle-dt", type=float, help="cle: largest time step [1e-2].")
+@click.option("--cle-rtol", type=float,
+              help="cle: relative tolerance of the drift's adaptive steps (0: fixed steps of "
+                   "--cle-dt) [1e-3].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 @fail_cleanly
 def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrite, config_path,
-              learning_rate, k_ann, method, rtol, atol, no_chemical_eval, eval_every, quiet):
+              learning_rate, k_ann, method, rtol, atol, no_chemical_eval, eval_every, kinetics,
+              volume, tau_epsilon, cle_dt, cle_rtol, quiet):
     """Train a task by online SGD (one sample per step) and write a run folder.
 
     TASK is one of linear-regression, linear-classification, bilinear, sin-square, xor, and,
@@ -95,7 +127,9 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
     parameters.csv, metrics.json, circuit.crn and PNG plots.
 
     In chemical mode every training step is the compiled Neural CRN's mass-action chemistry; the
-    parameters live only as species concentrations between steps.
+    parameters live only as species concentrations between steps. With --kinetics ssa|tau-leap|cle
+    --volume Ω every phase of every step runs on molecule counts (docs/stochastic.md); --replicates
+    K then runs K independent noise streams (seeds seed..seed+K-1).
     """
     import dataclasses
 
@@ -125,6 +159,13 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
     cfg = cfg.replace(solver=solver, chemical_eval=cfg.chemical_eval and not no_chemical_eval)
     if eval_every is not None:
         cfg = cfg.replace(eval_every=eval_every)
+    stoch = {k: v for k, v in (("kinetics", kinetics), ("volume", volume),
+                               ("tau_epsilon", tau_epsilon), ("cle_dt", cle_dt),
+                               ("cle_rtol", cle_rtol)) if v is not None}
+    if stoch.get("kinetics") == "ode" and "volume" not in stoch:
+        stoch["volume"] = None
+    if stoch:
+        cfg = cfg.replace(**stoch)
     if learning_rate is not None or k_ann is not None:
         from ..tasks import get_task
         spec = cfg.spec or get_task(cfg.task).model_spec
@@ -133,7 +174,8 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
         if k_ann is not None:
             spec = spec.replace(rates=dataclasses.replace(spec.rates, annihilation=k_ann))
         cfg = cfg.replace(spec=spec)
-    out = out or f"runs/{cfg.task}-{cfg.mode}-{cfg.schedule}-seed{cfg.seed}"
+    kin = "" if cfg.kinetics == "ode" else f"-{cfg.kinetics}-omega{cfg.volume:g}"
+    out = out or f"runs/{cfg.task}-{cfg.mode}-{cfg.schedule}{kin}-seed{cfg.seed}"
     check_out_dir(out, overwrite)
 
     result = train(cfg, progress=not quiet)

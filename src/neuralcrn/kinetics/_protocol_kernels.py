@@ -27,7 +27,8 @@ METHOD_CODES = {"ssa": EXACT, "tau-leap": TAU_LEAP, "cle": CLE}
 
 
 @numba.njit(cache=True, nogil=True)
-def advance(method, x, t0, t1, phase, net, a, bsum, tw, cw, epsilon, dt, max_events, stats):
+def advance(method, x, t0, t1, phase, net, a, bsum, tw, cw, epsilon, dt, rtol, max_events,
+            stats):
     """Run ``phase`` of ``net`` on counts x from t0 to t1 with ``method``. Returns the number of
     events (exact firings plus leaps or CLE steps), negative (−1 − n) if ``max_events`` was
     exceeded. ``stats`` ``(3,)`` accumulates (exact events, leaps/steps, clipped values)."""
@@ -37,12 +38,13 @@ def advance(method, x, t0, t1, phase, net, a, bsum, tw, cw, epsilon, dt, max_eve
         return n
     if method == TAU_LEAP:
         return tau_advance(x, t0, t1, phase, net, a, bsum, tw, epsilon, max_events, stats)
-    return cle_advance(x, t0, t1, phase, net, cw, dt, stats)
+    return cle_advance(x, t0, t1, phase, net, cw, dt, stats, rtol)
 
 
 @numba.njit(cache=True, nogil=True)
 def run_steps(method, net, durations, keep, load_index, load_counts, state, readout,
-              readout_phase, targets, seed, epsilon, dt, max_events, losses, events, stats):
+              readout_phase, targets, seed, epsilon, dt, rtol, max_events, losses, events,
+              stats):
     """Run N protocol steps in place on ``state`` (float64 counts ``(S,)``).
 
     Per step i: ``state *= keep``; ``state[load_index] = load_counts[i]``; then every phase p for
@@ -68,7 +70,7 @@ def run_steps(method, net, durations, keep, load_index, load_counts, state, read
             state[load_index[j]] = load_counts[i, j]
         for p in range(P):
             n = advance(method, state, 0.0, durations[p], p, net, a, bsum, tw, cw, epsilon, dt,
-                        max_events, stats)
+                        rtol, max_events, stats)
             if n < 0:
                 events[i, p] = -1 - n
                 return 1 + i
@@ -87,7 +89,7 @@ def run_steps(method, net, durations, keep, load_index, load_counts, state, read
 
 @numba.njit(cache=True, nogil=True)
 def forward_points(method, net, durations, keep, load_index, load_counts, state, readout, seed,
-                   epsilon, dt, max_events, out, stats):
+                   epsilon, dt, rtol, max_events, out, stats):
     """The phases ``0 … len(durations) − 1`` from the same ``state`` for each of M loads: ``out[i]`` =
     ``readout @ x / Ω`` ``(m,)`` after them (the protocol's forward pass; ``state`` unchanged).
     Returns 0, or 1 + i if point i exceeded ``max_events``."""
@@ -106,7 +108,7 @@ def forward_points(method, net, durations, keep, load_index, load_counts, state,
             x[load_index[j]] = load_counts[i, j]
         for p in range(durations.shape[0]):
             n = advance(method, x, 0.0, durations[p], p, net, a, bsum, tw, cw, epsilon, dt,
-                        max_events, stats)
+                        rtol, max_events, stats)
             if n < 0:
                 return 1 + i
         for k in range(readout.shape[0]):

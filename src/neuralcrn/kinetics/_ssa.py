@@ -34,7 +34,7 @@ from ._phased import MAX_EXACT_COUNT, check_volume, phased_network
 from ._trajectory import write_csv_atomic
 
 __all__ = ["StochasticTrajectory", "simulate_ssa", "initial_counts", "SSA_METHODS",
-           "DEFAULT_EPSILON", "DEFAULT_CLE_DT"]
+           "DEFAULT_EPSILON", "DEFAULT_CLE_DT", "DEFAULT_CLE_RTOL"]
 
 SSA_METHODS = ("direct", "tau-leap", "cle")
 """Methods of :func:`simulate_ssa` (``"ssa"`` is accepted for ``"direct"``)."""
@@ -42,8 +42,11 @@ SSA_METHODS = ("direct", "tau-leap", "cle")
 DEFAULT_EPSILON = 0.03
 """Default ε of adaptive tau-leaping (the relative-change bound of Cao et al. 2006)."""
 
-DEFAULT_CLE_DT = 1e-3
+DEFAULT_CLE_DT = 1e-2
 """Default largest CLE step (time units)."""
+
+DEFAULT_CLE_RTOL = 1e-3
+"""Default relative tolerance of the CLE's drift (adaptive steps; 0 = fixed steps of dt)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,7 +195,8 @@ def simulate_ssa(network, t_end: float | None = None, n_points: int = 101, *, ti
                  volume: float | None = None, x0_counts=None, n_runs: int = 1, seed: int = 0,
                  method: str = "direct", tau: float | None = None,
                  epsilon: float = DEFAULT_EPSILON, dt: float = DEFAULT_CLE_DT,
-                 rate_constants=None, max_events: int = 100_000_000) -> StochasticTrajectory:
+                 rtol: float = DEFAULT_CLE_RTOL, rate_constants=None,
+                 max_events: int = 100_000_000) -> StochasticTrajectory:
     """Stochastic simulation of a network on molecule counts, recorded at fixed times.
 
     Parameters
@@ -219,11 +223,12 @@ def simulate_ssa(network, t_end: float | None = None, n_points: int = 101, *, ti
         (``epsilon``) and exact critical reactions, or leaps of ``tau`` if given; output times
         inside a leap are filled by binomial bridging, so the leaps do not depend on the output
         grid; ``"cle"`` — the chemical Langevin equation (stiff-stable Rosenbrock-W drift,
-        Euler–Maruyama noise, kept non-negative; each output interval cut into equal steps
-        ≤ ``dt``).
-    tau, epsilon, dt:
+        Euler–Maruyama noise, kept non-negative; steps ≤ ``dt`` adapted to the drift's
+        ``rtol``, ending on every output time).
+    tau, epsilon, dt, rtol:
         Fixed leap length (time units; ``"tau-leap"`` only); relative-change bound of the
-        adaptive leap (default 0.03); largest CLE step (default 1e-3).
+        adaptive leap (default 0.03); largest CLE step (default 1e-2) and relative tolerance of
+        its drift (default 1e-3; 0: equal fixed steps ≤ dt).
     rate_constants:
         ``(R,)`` rate constants replacing the network's.
     max_events:
@@ -270,6 +275,8 @@ def simulate_ssa(network, t_end: float | None = None, n_points: int = 101, *, ti
             or not 0 < epsilon < 1:
         raise SimulationError(f"epsilon must be in (0, 1), got {epsilon!r}")
     _check_positive("dt", dt)
+    if isinstance(rtol, bool) or not isinstance(rtol, numbers.Real) or not 0 <= rtol < 1:
+        raise SimulationError(f"rtol must be in [0, 1), got {rtol!r}")
 
     net = phased_network(arrays, k, volume)
     ts = np.ascontiguousarray(ts, dtype=np.float64)
@@ -283,7 +290,8 @@ def simulate_ssa(network, t_end: float | None = None, n_points: int = 101, *, ti
         tau_record(net, x0f, ts, np.int64(n_runs), np.int64(seed), float(epsilon),
                    float(tau or 0.0), np.int64(max_events), out, events)
     else:
-        cle_record(net, x0f, ts, np.int64(n_runs), np.int64(seed), float(dt), out, events)
+        cle_record(net, x0f, ts, np.int64(n_runs), np.int64(seed), float(dt), float(rtol), out,
+                   events)
     if np.any(events < 0):
         run = int(np.nonzero(events < 0)[0][0])
         raise SimulationError(f"run {run} exceeded max_events = {max_events} before t = "

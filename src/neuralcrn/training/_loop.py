@@ -39,7 +39,8 @@ from ..errors import SimulationError, SpecError
 from ..ideal.spec import ModelSpec, Params
 from ._chemical import (SCHEDULE_NAMES, ChemicalSetup, CompiledEpoch, CompiledPredictor,
                         SolverSettings, chemical_setup, padded_chunks)
-from ._stochastic import KINETICS, check_stochastic_config, stochastic_parts
+from ._stochastic import (DEFAULT_CLE_DT, DEFAULT_CLE_RTOL, DEFAULT_EPSILON, KINETICS,
+                          check_stochastic_config, stochastic_parts)
 from ..tasks import epoch_order, get_task
 
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate_params", "MODES"]
@@ -90,7 +91,8 @@ class TrainConfig:
                  ``"ssa"`` (exact), ``"tau-leap"``, ``"cle"`` (chemical mode only;
                  :mod:`neuralcrn.training._stochastic`, ``docs/stochastic.md``).
     volume:      Ω, molecules per unit concentration (stochastic kinetics only; required there).
-    tau_epsilon: ε of adaptive tau-leaping.   cle_dt: largest CLE time step.
+    tau_epsilon: ε of adaptive tau-leaping.   cle_dt, cle_rtol: largest CLE time step and the
+                 relative tolerance its drift's steps adapt to (0: fixed steps of cle_dt).
     """
 
     task: str
@@ -108,8 +110,9 @@ class TrainConfig:
     eval_every: int = 1
     kinetics: str = "ode"
     volume: float | None = None
-    tau_epsilon: float = 0.03
-    cle_dt: float = 1e-3
+    tau_epsilon: float = DEFAULT_EPSILON
+    cle_dt: float = DEFAULT_CLE_DT
+    cle_rtol: float = DEFAULT_CLE_RTOL
 
     def __post_init__(self):
         check_stochastic_config(self)

@@ -16,10 +16,11 @@ to 0, and switches phases. The initial parameters are loaded the same way once; 
 parameters exist only as counts, carried from step to step and epoch to epoch (the CLE carries
 its continuous counts). Propensities follow SPEC §8 (no 1/ν!, falling factorials).
 
-**Noise streams.** Replicate k (seed s + k) draws its noise in epoch e from numba's generator
-seeded with ``SeedSequence([s + k, e, 1])``; evaluation forward passes use
-``SeedSequence([s + k, 2])``. So a run is reproducible per seed, and replicate k of a K-replicate
-run equals the single run with seed s + k.
+**Noise streams.** Replicate k (seed s + k, as for the initial parameters and the sample order;
+the data set is the one of s) draws its noise in epoch e from numba's generator seeded with
+``SeedSequence([s + k, e, 1])``; evaluation forward passes use ``SeedSequence([s + k, 2])``. So a
+run is reproducible per seed, the K replicates are independent noise streams, and replicate 0 is
+the single run with seed s.
 
 The per-point function of the Ω study and of robustness studies is
 :func:`train_stochastic_point` ("train one configuration at one Ω with one seed → metrics").
@@ -35,26 +36,24 @@ import numpy as np
 from ..errors import SimulationError, SpecError
 from ..kinetics import compile_network
 from ..kinetics._phased import check_volume, count_state, phased_network
+from ..kinetics._ssa import DEFAULT_CLE_DT, DEFAULT_CLE_RTOL, DEFAULT_EPSILON
 
 __all__ = ["STOCHASTIC_KINETICS", "KINETICS", "StochasticProtocol", "stochastic_protocol",
            "StochasticEpoch", "stochastic_forward", "train_stochastic_point",
            "check_stochastic_config", "stochastic_parts", "DEFAULT_EPSILON", "DEFAULT_CLE_DT",
-           "MAX_EVENTS_PER_PHASE"]
+           "DEFAULT_CLE_RTOL", "MAX_EVENTS_PER_PHASE"]
 
 STOCHASTIC_KINETICS = ("ssa", "tau-leap", "cle")
 KINETICS = ("ode",) + STOCHASTIC_KINETICS
 """``TrainConfig.kinetics``: the ODE (default) or one of the stochastic methods."""
 
-DEFAULT_EPSILON = 0.03
-"""Tau-leaping's relative-change bound ε (Cao et al. 2006)."""
-
-DEFAULT_CLE_DT = 1e-3
-"""Largest CLE time step (each phase is cut into equal steps ≤ this)."""
-
 MAX_EVENTS_PER_PHASE = 10 ** 11
 """Events (firings + leaps) allowed in one phase before the run is stopped with an error."""
 
 _NOISE, _EVAL = 1, 2
+
+EVENT_NAMES = {"ssa": "reaction firing", "tau-leap": "leap or exact firing",
+               "cle": "CLE time step"}
 
 
 class StochasticProtocol(NamedTuple):
@@ -86,8 +85,9 @@ class StochasticProtocol(NamedTuple):
 
     def load_counts(self, X, Y) -> np.ndarray:
         """``(N, L)`` counts the host loads for samples X ``(N, d)``, Y ``(N, m)``."""
-        X = np.asarray(X, dtype=np.float64).reshape(len(X), -1)
-        Y = np.asarray(Y, dtype=np.float64).reshape(len(X), -1)
+        X = np.asarray(X, dtype=np.float64)
+        X = X if X.ndim == 2 else X.reshape(1, -1)
+        Y = np.asarray(Y, dtype=np.float64).reshape(len(X), self.readout.shape[0])
         U = np.concatenate([X, np.broadcast_to(self.u_const, (len(X), self.u_const.size))],
                            axis=1)[:, :self.n_z0]
         vals = np.concatenate([np.maximum(X, 0), np.maximum(-X, 0), np.maximum(Y, 0),
@@ -139,12 +139,14 @@ def check_stochastic_config(config) -> None:
         raise SpecError(f"tau_epsilon must be in (0, 1), got {config.tau_epsilon!r}")
     if not real(config.cle_dt) or not np.isfinite(config.cle_dt) or config.cle_dt <= 0:
         raise SpecError(f"cle_dt must be a finite number > 0, got {config.cle_dt!r}")
+    if not real(config.cle_rtol) or not 0 <= config.cle_rtol < 1:
+        raise SpecError(f"cle_rtol must be in [0, 1), got {config.cle_rtol!r}")
 
 
 def stochastic_parts(config, setup, seeds) -> "StochasticEpoch":
     """The warmed :class:`StochasticEpoch` of a TrainConfig with stochastic kinetics."""
     epoch = StochasticEpoch(setup, stochastic_protocol(setup, config.volume), config.kinetics,
-                            seeds, config.tau_epsilon, config.cle_dt)
+                            seeds, config.tau_epsilon, config.cle_dt, config.cle_rtol)
     epoch.warm_up()
     return epoch
 
@@ -153,9 +155,9 @@ def _seed(*parts) -> int:
     return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
 
 
-def _method_args(kinetics: str, epsilon: float, dt: float):
+def _method_args(kinetics: str, epsilon: float, dt: float, rtol: float):
     from ..kinetics._protocol_kernels import METHOD_CODES
-    return METHOD_CODES[kinetics], float(epsilon), float(dt)
+    return METHOD_CODES[kinetics], float(epsilon), float(dt), float(rtol)
 
 
 class StochasticEpoch:
@@ -171,15 +173,18 @@ class StochasticEpoch:
     """
 
     def __init__(self, setup, protocol: StochasticProtocol, kinetics: str, seeds,
-                 epsilon: float = DEFAULT_EPSILON, dt: float = DEFAULT_CLE_DT):
+                 epsilon: float = DEFAULT_EPSILON, dt: float = DEFAULT_CLE_DT,
+                 rtol: float = DEFAULT_CLE_RTOL):
         if kinetics not in STOCHASTIC_KINETICS:
             raise SpecError(f"unknown stochastic kinetics {kinetics!r}; choose one of "
                             f"{', '.join(STOCHASTIC_KINETICS)}")
         self.protocol = protocol
         self.kinetics = kinetics
         self.seeds = [int(s) for s in seeds]
-        self.method, self.epsilon, self.dt = _method_args(kinetics, epsilon, dt)
+        self.method, self.epsilon, self.dt, self.rtol = _method_args(kinetics, epsilon, dt,
+                                                                     rtol)
         self.species = setup.circuit.species
+        self._d = setup.spec.inputs
         self.epoch = 0
         self.events = [[] for _ in self.seeds]
         self.stats = np.zeros((len(self.seeds), 3))
@@ -196,8 +201,10 @@ class StochasticEpoch:
         S = p.keep.shape[0]
         run_steps(self.method, p.net, p.durations, p.keep, p.load_index,
                   np.zeros((0, p.load_index.size)), np.zeros(S), p.readout, p.readout_phase,
-                  np.zeros((0, p.readout.shape[0])), 0, self.epsilon, self.dt, 1,
+                  np.zeros((0, p.readout.shape[0])), 0, self.epsilon, self.dt, self.rtol, 1,
                   np.zeros(0), np.zeros((0, p.durations.size), dtype=np.int64), np.zeros(3))
+        stochastic_forward(p, self.kinetics, np.zeros(S), np.zeros((0, self._d)), 0,
+                           epsilon=self.epsilon, dt=self.dt, rtol=self.rtol)
         self.compile_seconds = time.perf_counter() - t0
         return self.compile_seconds
 
@@ -228,7 +235,7 @@ class StochasticEpoch:
             rc = run_steps(self.method, p.net, p.durations, p.keep, p.load_index,
                            p.load_counts(Xs[k], Yk), counts[k], p.readout, p.readout_phase,
                            Yk, _seed(self.seeds[k], self.epoch, _NOISE), self.epsilon, self.dt,
-                           MAX_EVENTS_PER_PHASE, losses[k], ev, self.stats[k])
+                           self.rtol, MAX_EVENTS_PER_PHASE, losses[k], ev, self.stats[k])
             if rc:
                 raise SimulationError(
                     f"stochastic training stopped in epoch {self.epoch + 1}, step {rc} "
@@ -243,24 +250,27 @@ class StochasticEpoch:
         return (out, losses) if batched else (out[0], losses[0])
 
     def summary(self) -> dict:
-        """Events per step (mean over steps and replicates, per phase), totals and speed."""
+        """Events per training step (mean over steps and replicates, per phase), totals and
+        speed. An *event* is a reaction firing (ssa), a leap or exact firing (tau-leap) or a
+        time step (cle)."""
         if not any(self.events):
             return {}
         ev = np.concatenate([np.concatenate(e) for e in self.events if e])
         names = ("feedforward", "feedback") if ev.shape[1] == 2 else \
             tuple(f"phase{p + 1}" for p in range(ev.shape[1]))
         total = float(ev.sum())
-        unit = "steps" if self.kinetics == "cle" else "events"
         return {"kinetics": self.kinetics, "volume": self.protocol.volume,
-                f"{unit}_per_step": {n: float(v) for n, v in zip(names, ev.mean(axis=0))},
-                f"{unit}_total": total,
-                "exact_events": float(self.stats[:, 0].sum()),
-                "leaps_or_steps": float(self.stats[:, 1].sum()),
+                "event": EVENT_NAMES[self.kinetics],
+                "events_per_step": {n: float(v) for n, v in zip(names, ev.mean(axis=0))},
+                "events_total": total, "steps": int(ev.shape[0]),
+                "exact_firings": float(self.stats[:, 0].sum()),
+                "leaps_or_cle_steps": float(self.stats[:, 1].sum()),
                 "cle_projections": float(self.stats[:, 2].sum()),
-                "kernel_seconds": self.seconds,
-                f"{unit}_per_second": total / self.seconds if self.seconds > 0 else None,
-                "epsilon": self.epsilon if self.kinetics == "tau-leap" else None,
-                "cle_dt": self.dt if self.kinetics == "cle" else None}
+                "kernel_seconds": self.seconds, "compile_seconds": self.compile_seconds,
+                "events_per_second": total / self.seconds if self.seconds > 0 else None,
+                "tau_epsilon": self.epsilon if self.kinetics == "tau-leap" else None,
+                "cle_dt": self.dt if self.kinetics == "cle" else None,
+                "cle_rtol": self.rtol if self.kinetics == "cle" else None}
 
     def counts(self) -> np.ndarray:
         """``(K, S)`` the current counts (float64; integers except for the CLE)."""
@@ -272,12 +282,14 @@ class StochasticEpoch:
         Xt, Yt = dataset.split("test")
         for k, seed in enumerate(self.seeds):
             pred = stochastic_forward(self.protocol, self.kinetics, self._counts[k], Xt,
-                                      eval_seed(seed), epsilon=self.epsilon, dt=self.dt)
+                                      eval_seed(seed), epsilon=self.epsilon, dt=self.dt,
+                                      rtol=self.rtol)
             metrics[k]["test_stochastic_forward"] = metrics_of(dataset, pred, Yt)
 
 
 def stochastic_forward(protocol: StochasticProtocol, kinetics: str, counts, X, seed: int, *,
-                       epsilon: float = DEFAULT_EPSILON, dt: float = DEFAULT_CLE_DT):
+                       epsilon: float = DEFAULT_EPSILON, dt: float = DEFAULT_CLE_DT,
+                       rtol: float = DEFAULT_CLE_RTOL):
     """ŷ ``(M, m)`` of the stochastic forward pass: for every row of X ``(M, d)``, wash, load
     x (and z(0)) as counts into a copy of ``counts`` ``(S,)`` and run the phases up to the
     read-out at the protocol's Ω; ŷ = read-out counts / Ω. Reproducible per ``seed``."""
@@ -286,11 +298,11 @@ def stochastic_forward(protocol: StochasticProtocol, kinetics: str, counts, X, s
     m = protocol.readout.shape[0]
     load = protocol.load_counts(X, np.zeros((len(X), m)))
     out = np.zeros((len(X), m))
-    method, eps, dt = _method_args(kinetics, epsilon, dt)
+    method, eps, dt, rtol = _method_args(kinetics, epsilon, dt, rtol)
     rc = forward_points(method, protocol.net,
                         protocol.durations[:protocol.readout_phase + 1].copy(), protocol.keep,
                         protocol.load_index, load, np.asarray(counts, dtype=np.float64),
-                        protocol.readout, int(seed), eps, dt, MAX_EVENTS_PER_PHASE, out,
+                        protocol.readout, int(seed), eps, dt, rtol, MAX_EVENTS_PER_PHASE, out,
                         np.zeros(3))
     if rc:
         raise SimulationError(f"stochastic forward pass of point {rc} exceeded "
@@ -305,7 +317,8 @@ def eval_seed(seed: int) -> int:
 
 def train_stochastic_point(task: str, kinetics: str, volume: float, seed: int = 0, *,
                            epochs: int | None = None, spec=None, epsilon: float = DEFAULT_EPSILON,
-                           cle_dt: float = DEFAULT_CLE_DT, chemical_eval: bool = True) -> dict:
+                           cle_dt: float = DEFAULT_CLE_DT, cle_rtol: float = DEFAULT_CLE_RTOL,
+                           chemical_eval: bool = True) -> dict:
     """Train one configuration at one Ω with one seed and return its metrics (plain dict).
 
     ``kinetics`` ``"ode"`` trains the ODE chemistry (``volume`` ignored) — the reference of an Ω
@@ -320,7 +333,7 @@ def train_stochastic_point(task: str, kinetics: str, volume: float, seed: int = 
     stochastic = kinetics != "ode"
     cfg = TrainConfig(task=task, epochs=epochs, seed=seed, spec=spec, kinetics=kinetics,
                       volume=float(volume) if stochastic else None, tau_epsilon=epsilon,
-                      cle_dt=cle_dt, chemical_eval=chemical_eval, eval_every=0)
+                      cle_dt=cle_dt, cle_rtol=cle_rtol, chemical_eval=chemical_eval, eval_every=0)
     t0 = time.perf_counter()
     res = train(cfg)
     m = dict(res.metrics[0])

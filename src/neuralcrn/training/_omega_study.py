@@ -1,0 +1,261 @@
+"""How many molecules does a Neural CRN need? Ω studies of stochastic training (issue 10).
+
+Two studies, each a reproducible command (results as JSON/CSV, a plot):
+
+* **convergence** — after a fixed number of SGD steps from the same initial parameters and
+  sample order, the RMS difference between the parameters learned by stochastic chemistry at Ω
+  and by the ODE chemistry; it must fall like Ω^(−1/2) (the central limit of the counts)::
+
+      python -m neuralcrn.training._omega_study convergence --task xor --kinetics cle \\
+          --omegas 1e3 1e4 1e5 1e6 --steps 20 --replicates 4 --out runs/omega/convergence-xor.json
+
+* **accuracy / loss against Ω** — full training at each Ω (≥ 5 seeds), the ODE result as the
+  reference line, Ω₅₀ (halfway between chance and the ODE result) and Ω₉₉ (within one point of
+  the ODE accuracy, or 1 % of its loss)::
+
+      python -m neuralcrn.training._omega_study study --task xor --kinetics ssa \\
+          --omegas 10 30 100 300 --seeds 5 --out runs/omega/xor-ssa.json
+
+Every point is :func:`~neuralcrn.training._stochastic.train_stochastic_point` ("one
+configuration at one Ω with one seed → metrics dict"), so a distributed runner can farm the
+points out and hand the list of dicts to :func:`summarize_study`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ._stochastic import STOCHASTIC_KINETICS, train_stochastic_point
+
+__all__ = ["convergence", "fit_slope", "run_study", "summarize_study", "omega_thresholds",
+           "CHANCE"]
+
+CHANCE = {"accuracy": 0.5}
+"""Chance level of the binary tasks' accuracy (a constant predictor on balanced classes)."""
+
+
+# ------------------------------------------------------------------ convergence to the ODE
+def convergence(task: str, kinetics: str, omegas, *, steps: int = 20, replicates: int = 4,
+                seed: int = 0, epsilon: float = 0.03, cle_dt: float = 1e-2,
+                cle_rtol: float = 1e-3) -> dict:
+    """RMS parameter difference between stochastic and ODE chemical training after ``steps``
+    SGD steps, for each Ω in ``omegas``.
+
+    Both start from the task's initial parameters of ``seed`` and visit the samples of epoch 0
+    in the same order; the stochastic runs use ``replicates`` noise streams (seeds seed … +K−1
+    *for the noise only*). RMS = √(mean over replicates and parameters of (θ_Ω − θ_ODE)²).
+    Returns ``{"rows": [{"volume", "rms", "rms_se", "seconds", "events_per_step"}], "slope",
+    …}`` (``slope``: least-squares log-log slope of rms against Ω; −½ expected).
+    """
+    from ..tasks import epoch_order, get_task
+    from ._chemical import SolverSettings, chemical_epoch, chemical_setup
+    from ._stochastic import StochasticEpoch, stochastic_protocol
+
+    t = get_task(task)
+    spec = t.model_spec
+    ds = t.make_data(seed)
+    X, Y = ds.split("train")
+    order = np.asarray(epoch_order(seed, 0, X.shape[0]))
+    idx = np.resize(order, steps)
+    Xs, Ys = X[idx], Y[idx]
+    setup = chemical_setup(spec, "two-phase")
+    params = t.init_params(seed, spec=spec)
+    s0 = setup.initial_state(params)
+    ref_state, _ = chemical_epoch(setup, s0, Xs, Ys, SolverSettings(rtol=1e-8, atol=1e-11))
+    pm = np.asarray(setup.probe.params)
+    ref = pm @ ref_state
+    rows = []
+    for omega in omegas:
+        omega = float(omega)
+        ep = StochasticEpoch(setup, stochastic_protocol(setup, omega), kinetics,
+                             [seed + 1000 + k for k in range(replicates)], epsilon, cle_dt,
+                             cle_rtol)
+        state = np.rint(np.broadcast_to(s0, (replicates, s0.size)) * omega) / omega
+        t0 = time.perf_counter()
+        out, _ = ep(setup, state, np.broadcast_to(Xs, (replicates,) + Xs.shape),
+                    np.broadcast_to(Ys, (replicates,) + Ys.shape))
+        sec = time.perf_counter() - t0
+        d2 = np.mean((out @ pm.T - ref) ** 2, axis=1)              # per replicate
+        rows.append({"volume": omega, "rms": float(math.sqrt(d2.mean())),
+                     "rms_se": float(0.5 * d2.std(ddof=1) / math.sqrt(replicates)
+                                     / math.sqrt(d2.mean())) if replicates > 1 else None,
+                     "seconds": sec,
+                     "events_per_step": ep.summary()["events_per_step"]})
+    return {"task": task, "kinetics": kinetics, "steps": steps, "replicates": replicates,
+            "seed": seed, "rows": rows,
+            "slope": fit_slope([r["volume"] for r in rows], [r["rms"] for r in rows]),
+            "parameters": int(pm.shape[0])}
+
+
+def fit_slope(x, y) -> float:
+    """Least-squares slope of log y against log x."""
+    lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
+    return float(np.polyfit(lx, ly, 1)[0])
+
+
+# ------------------------------------------------------------------ accuracy / loss vs Ω
+def run_study(task: str, kinetics: str, omegas, seeds, *, epochs: int | None = None,
+              log=None) -> list[dict]:
+    """Train every (Ω, seed) with ``kinetics`` and every seed with the ODE; returns the list of
+    per-point metrics dicts (:func:`train_stochastic_point`)."""
+    say = log or (lambda m: None)
+    points = []
+    for s in seeds:
+        points.append(train_stochastic_point(task, "ode", 0.0, s, epochs=epochs))
+        say(f"ode seed {s}: {_headline(points[-1])}")
+    for omega in omegas:
+        for s in seeds:
+            points.append(train_stochastic_point(task, kinetics, float(omega), s, epochs=epochs))
+            say(f"{kinetics} Ω = {float(omega):g} seed {s}: {_headline(points[-1])} "
+                f"({points[-1]['wall_s']:.0f} s)")
+    return points
+
+
+def _headline(p: dict) -> str:
+    t = p["test"]
+    acc = "" if t.get("accuracy") is None else f" accuracy {100 * t['accuracy']:.1f} %"
+    return f"test loss {t['loss']:.4g}{acc}"
+
+
+def _metric_name(points) -> str:
+    return "accuracy" if points[0]["test"].get("accuracy") is not None else "loss"
+
+
+def _interval(v):
+    v = np.asarray(v, float)
+    n = v.size
+    if n < 2:
+        return float(v.mean()), None, None
+    from scipy import stats
+    h = stats.t.ppf(0.975, n - 1) * v.std(ddof=1) / math.sqrt(n)
+    return float(v.mean()), float(v.mean() - h), float(v.mean() + h)
+
+
+def summarize_study(points: list[dict], split: str = "test") -> dict:
+    """Mean and 95 % interval (t-distribution over seeds) of the test metric per Ω and
+    evaluation (``test``: ideal predictor on the learned parameters; ``test_stochastic_forward``:
+    the forward pass at Ω), the ODE reference, and Ω₅₀ / Ω₉₉ (:func:`omega_thresholds`)."""
+    metric = _metric_name(points)
+    ode = [p for p in points if p["kinetics"] == "ode"]
+    sto = [p for p in points if p["kinetics"] != "ode"]
+    ref = _interval([p[split][metric] for p in ode])
+    rows = []
+    for omega in sorted({p["volume"] for p in sto}):
+        at = [p for p in sto if p["volume"] == omega]
+        row = {"volume": omega, "n": len(at)}
+        for key in (split, "test_stochastic_forward"):
+            vals = [p[key][metric] for p in at if key in p and p[key].get(metric) is not None]
+            if vals:
+                m, lo, hi = _interval(vals)
+                row[key] = {"mean": m, "lo95": lo, "hi95": hi, "values": vals}
+        ev = [p.get("stochastic", {}).get("events_per_step") for p in at]
+        row["events_per_step"] = ev[0] if ev and ev[0] else None
+        row["wall_s_mean"] = float(np.mean([p["wall_s"] for p in at]))
+        rows.append(row)
+    out = {"task": points[0]["task"], "kinetics": sto[0]["kinetics"] if sto else None,
+           "metric": metric, "split": split,
+           "ode": {"mean": ref[0], "lo95": ref[1], "hi95": ref[2],
+                   "values": [p[split][metric] for p in ode]},
+           "rows": rows}
+    for key in (split, "test_stochastic_forward"):
+        out[f"thresholds_{key}"] = omega_thresholds(rows, key, metric, ref[0])
+    return out
+
+
+def omega_thresholds(rows, key: str, metric: str, ode_value: float) -> dict:
+    """Ω₅₀ and Ω₉₉ from the mean curve (log-linear interpolation between measured Ω).
+
+    accuracy: Ω₅₀ where the mean is halfway between chance (0.5) and the ODE accuracy; Ω₉₉
+    where it is within one point (0.01) of the ODE accuracy. loss: Ω₅₀ where the mean loss is
+    the geometric middle of the loss at the smallest Ω and the ODE loss; Ω₉₉ where it is within
+    1 % of the ODE loss. ``None`` when the measured range does not reach the level (the dict
+    says below/above which Ω then).
+    """
+    pts = [(r["volume"], r[key]["mean"]) for r in rows if key in r]
+    if not pts:
+        return {}
+    if metric == "accuracy":
+        chance = CHANCE["accuracy"]
+        good = lambda level: (lambda v: v >= level)  # noqa: E731
+        l50, l99 = chance + 0.5 * (ode_value - chance), ode_value - 0.01
+    else:
+        worst = pts[0][1]
+        good = lambda level: (lambda v: v <= level)  # noqa: E731
+        l50 = math.sqrt(max(worst, 1e-300) * max(ode_value, 1e-300)) if worst > ode_value \
+            else worst
+        l99 = 1.01 * ode_value
+    return {"omega50": _crossing(pts, l50, good(l50)), "level50": l50,
+            "omega99": _crossing(pts, l99, good(l99)), "level99": l99}
+
+
+def _crossing(pts, level, ok):
+    """Smallest Ω from which the mean curve stays at the level (interpolated in log Ω)."""
+    for i, (om, v) in enumerate(pts):
+        if all(ok(w) for _, w in pts[i:]):
+            if i == 0:
+                return {"value": om, "bound": "at or below"}
+            (o0, v0) = pts[i - 1]
+            f = (level - v0) / (v - v0) if v != v0 else 1.0
+            return {"value": float(math.exp(math.log(o0) + f * (math.log(om) - math.log(o0)))),
+                    "bound": "interpolated"}
+    return {"value": pts[-1][0], "bound": "above"}
+
+
+# ------------------------------------------------------------------ command line
+def _write_json(path, obj):
+    from ..chemistry._atomic import write_text_atomic
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(p, json.dumps(obj, indent=1, default=float) + "\n")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m neuralcrn.training._omega_study",
+                                 description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="what", required=True)
+    c = sub.add_parser("convergence", help="RMS(θ_Ω − θ_ODE) after a fixed number of steps")
+    s = sub.add_parser("study", help="test accuracy/loss against Ω; Ω₅₀, Ω₉₉; plot")
+    for p in (c, s):
+        p.add_argument("--task", required=True)
+        p.add_argument("--kinetics", choices=STOCHASTIC_KINETICS, required=True)
+        p.add_argument("--omegas", type=float, nargs="+", required=True)
+        p.add_argument("--out", required=True, help="JSON file (a PNG plot is written next "
+                                                     "to it for 'study')")
+    c.add_argument("--steps", type=int, default=20)
+    c.add_argument("--replicates", type=int, default=4)
+    c.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seeds", type=int, default=5, help="seeds 0 … N−1 per Ω")
+    s.add_argument("--epochs", type=int)
+    a = ap.parse_args(argv)
+    if a.what == "convergence":
+        res = convergence(a.task, a.kinetics, a.omegas, steps=a.steps,
+                          replicates=a.replicates, seed=a.seed)
+        for r in res["rows"]:
+            print(f"Ω = {r['volume']:9.3g}  rms = {r['rms']:.3e}  ({r['seconds']:.1f} s)")
+        print(f"log-log slope {res['slope']:.3f} (expected −0.5)")
+        res["command"] = "python -m neuralcrn.training._omega_study " + " ".join(
+            sys.argv[1:] if argv is None else argv)
+        _write_json(a.out, res)
+        return 0
+    points = run_study(a.task, a.kinetics, a.omegas, list(range(a.seeds)), epochs=a.epochs,
+                       log=print)
+    summ = summarize_study(points)
+    summ["command"] = "python -m neuralcrn.training._omega_study " + " ".join(
+        sys.argv[1:] if argv is None else argv)
+    _write_json(a.out, {"summary": summ, "points": points})
+    from ..plots import plot_omega_study  # the command line is above the plots layer
+    plot_omega_study(summ, Path(a.out).with_suffix(".png"))
+    print(json.dumps({k: summ[k] for k in summ if k.startswith("thresholds")}, indent=1,
+                     default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
