@@ -186,6 +186,9 @@ def format_report(results: dict) -> str:
         parts.append(_floor(b["floor"]))
     if "training" in b:
         parts.append(_training(b["training"]))
+    if "stochastic" in b:
+        from ._stochastic import format_stochastic
+        parts.append(format_stochastic(b["stochastic"]))
     tg = results.get("targets") or []
     if tg:
         lines = ["Targets"]
@@ -269,4 +272,7 @@ def format_markdown(results: dict) -> str:
         parts.append("Floor (rhs evaluations × cost of one)\n\n"
                      + _md(["phase", "steps", "rhs evals", "per eval", "floor", "solve",
                             "solve/floor"], rows))
+    if "stochastic" in b:
+        from ._stochastic import format_stochastic
+        parts.append("```\n" + format_stochastic(b["stochastic"]) + "\n```")
     return "\n\n".join(parts) + "\n"

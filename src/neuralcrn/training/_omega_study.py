@@ -102,19 +102,25 @@ def fit_slope(x, y) -> float:
 
 # ------------------------------------------------------------------ accuracy / loss vs Ω
 def run_study(task: str, kinetics: str, omegas, seeds, *, epochs: int | None = None,
-              log=None) -> list[dict]:
-    """Train every (Ω, seed) with ``kinetics`` and every seed with the ODE; returns the list of
-    per-point metrics dicts (:func:`train_stochastic_point`)."""
+              log=None, done=(), save=None) -> list[dict]:
+    """Train every seed with the ODE and every (Ω, seed) with ``kinetics``; returns the list of
+    per-point metrics dicts (:func:`train_stochastic_point`). Points already in ``done`` (same
+    kinetics, Ω and seed) are kept, not retrained; ``save(points)`` is called after each point
+    (so an interrupted study resumes where it stopped)."""
     say = log or (lambda m: None)
-    points = []
-    for s in seeds:
-        points.append(train_stochastic_point(task, "ode", 0.0, s, epochs=epochs))
-        say(f"ode seed {s}: {_headline(points[-1])}")
-    for omega in omegas:
-        for s in seeds:
-            points.append(train_stochastic_point(task, kinetics, float(omega), s, epochs=epochs))
-            say(f"{kinetics} Ω = {float(omega):g} seed {s}: {_headline(points[-1])} "
-                f"({points[-1]['wall_s']:.0f} s)")
+    points = list(done)
+    have = {(p["kinetics"], p["volume"], p["seed"]) for p in points}
+    todo = [("ode", None, s) for s in seeds] + [(kinetics, float(o), s) for o in omegas
+                                                for s in seeds]
+    for kin, omega, s in todo:
+        if (kin, omega, s) in have:
+            continue
+        p = train_stochastic_point(task, kin, 0.0 if omega is None else omega, s, epochs=epochs)
+        points.append(p)
+        say(f"{kin}{'' if omega is None else f' Ω = {omega:g}'} seed {s}: {_headline(p)} "
+            f"({p['wall_s']:.0f} s)")
+        if save is not None:
+            save(points)
     return points
 
 
@@ -244,8 +250,13 @@ def main(argv=None) -> int:
             sys.argv[1:] if argv is None else argv)
         _write_json(a.out, res)
         return 0
+    done = []
+    if Path(a.out).is_file():  # resume
+        done = [p for p in json.loads(Path(a.out).read_text()).get("points", [])
+                if p.get("epochs") is not None]
     points = run_study(a.task, a.kinetics, a.omegas, list(range(a.seeds)), epochs=a.epochs,
-                       log=print)
+                       log=lambda m: print(m, flush=True), done=done,
+                       save=lambda pts: _write_json(a.out, {"points": pts}))
     summ = summarize_study(points)
     summ["command"] = "python -m neuralcrn.training._omega_study " + " ".join(
         sys.argv[1:] if argv is None else argv)

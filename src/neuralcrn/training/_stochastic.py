@@ -95,13 +95,37 @@ class StochasticProtocol(NamedTuple):
         return np.ascontiguousarray(count_state(vals, self.volume, None, "loaded sample"))
 
 
-def stochastic_protocol(setup, volume: float) -> StochasticProtocol:
+def firing_priority(setup, state) -> np.ndarray:
+    """``(P, R)`` expected firings per unit Ω of every reaction in each phase of one step from
+    ``state`` (concentrations; the host's wash applied, nothing loaded): ∫ rate dt of the ODE
+    (scipy LSODA, loose tolerances). Used only to order the exact SSA's search (hot reactions
+    first), never to change the simulated process."""
+    from scipy.integrate import solve_ivp
+    prog = setup.program
+    arrays = compile_network(setup.circuit.network)
+    idx, stoich = np.asarray(arrays.reactant_index), np.asarray(arrays.stoich)
+    s = np.asarray(state, dtype=np.float64) * np.asarray(prog.keep)
+    out = []
+    for k, dur in zip(np.asarray(prog.rate_constants), np.asarray(prog.durations)):
+        def rates(x, k=k):
+            return k * np.prod(np.append(np.maximum(x, 0.0), 1.0)[idx], axis=1)
+        sol = solve_ivp(lambda t, x: stoich @ rates(x), (0.0, float(dur)), s, method="LSODA",
+                        rtol=1e-4, atol=1e-8, dense_output=True)
+        ts = np.linspace(0.0, float(dur), 41)
+        out.append(np.trapezoid(np.array([rates(sol.sol(t)) for t in ts]), ts, axis=0))
+        s = sol.y[:, -1]
+    return np.asarray(out)
+
+
+def stochastic_protocol(setup, volume: float, priority=None) -> StochasticProtocol:
     """The :class:`StochasticProtocol` of a :class:`~neuralcrn.training.ChemicalSetup` (its
-    circuit and ``StepProgram``) at Ω = ``volume``. Raises SimulationError for a bad Ω."""
+    circuit and ``StepProgram``) at Ω = ``volume``; ``priority`` ``(P, R)`` orders each phase's
+    reactions for the exact SSA's search (:func:`firing_priority`). Raises SimulationError for
+    a bad Ω."""
     volume = check_volume(volume)
     prog = setup.program
     arrays = compile_network(setup.circuit.network)
-    net = phased_network(arrays, np.asarray(prog.rate_constants), volume)
+    net = phased_network(arrays, np.asarray(prog.rate_constants), volume, priority)
     idx = [np.asarray(a, dtype=np.int64) for a in (prog.x_plus, prog.x_minus, prog.y_plus,
                                                    prog.y_minus, prog.z0_plus, prog.z0_minus)]
     return StochasticProtocol(
@@ -167,14 +191,17 @@ class StochasticEpoch:
 
     Each call is the next epoch (its noise seeds come from the replicate seeds and an epoch
     counter). The counts themselves are kept between calls, so the CLE's continuous counts are
-    never rounded. Statistics: :attr:`events` (per replicate, list of ``(N, P)`` arrays of
+    never rounded. With ``reorder`` (exact SSA only) the first call orders each phase's
+    reactions by their expected firings from the initial state (:func:`firing_priority`; speed
+    only). Statistics: :attr:`events` (per replicate, list of ``(N, P)`` arrays of
     events per step and phase), :attr:`stats` (per replicate: exact firings, leaps or CLE
-    steps, CLE projections), :attr:`seconds` (time in the kernels).
+    steps, CLE projections), :attr:`seconds` and :attr:`cpu_seconds` (wall and thread CPU time
+    in the kernels; on a busy machine the CPU time is the comparable one).
     """
 
     def __init__(self, setup, protocol: StochasticProtocol, kinetics: str, seeds,
                  epsilon: float = DEFAULT_EPSILON, dt: float = DEFAULT_CLE_DT,
-                 rtol: float = DEFAULT_CLE_RTOL):
+                 rtol: float = DEFAULT_CLE_RTOL, reorder: bool = True):
         if kinetics not in STOCHASTIC_KINETICS:
             raise SpecError(f"unknown stochastic kinetics {kinetics!r}; choose one of "
                             f"{', '.join(STOCHASTIC_KINETICS)}")
@@ -184,11 +211,13 @@ class StochasticEpoch:
         self.method, self.epsilon, self.dt, self.rtol = _method_args(kinetics, epsilon, dt,
                                                                      rtol)
         self.species = setup.circuit.species
+        self._reorder = reorder and kinetics == "ssa"
         self._d = setup.spec.inputs
         self.epoch = 0
         self.events = [[] for _ in self.seeds]
         self.stats = np.zeros((len(self.seeds), 3))
         self.seconds = 0.0
+        self.cpu_seconds = 0.0
         self.compile_seconds = 0.0
         self._counts = None
         self._last = None
@@ -223,12 +252,17 @@ class StochasticEpoch:
         Ys = np.asarray(Y, dtype=np.float64)
         Ys = Ys if batched else Ys[None]
         counts = self._counts_of(np.asarray(state)[None] if not batched else state).copy()
+        if self._reorder:  # once, from the initial state: hot reactions first in the search
+            self._reorder = False
+            omega = self.protocol.volume
+            self.protocol = stochastic_protocol(setup, omega,
+                                                firing_priority(setup, counts[0] / omega))
         K, N = Xs.shape[0], Xs.shape[1]
         if K != len(self.seeds):
             raise SpecError(f"expected {len(self.seeds)} replicates, got {K}")
         p = self.protocol
         losses = np.zeros((K, N))
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.thread_time()
         for k in range(K):
             ev = np.zeros((N, p.durations.size), dtype=np.int64)
             Yk = np.ascontiguousarray(Ys[k].reshape(N, -1))
@@ -243,6 +277,7 @@ class StochasticEpoch:
                     f"events in one phase; use a smaller Ω or kinetics 'cle'")
             self.events[k].append(ev)
         self.seconds += time.perf_counter() - t0
+        self.cpu_seconds += time.thread_time() - c0
         self.epoch += 1
         self._counts = counts
         self._last = counts / p.volume
@@ -266,8 +301,11 @@ class StochasticEpoch:
                 "exact_firings": float(self.stats[:, 0].sum()),
                 "leaps_or_cle_steps": float(self.stats[:, 1].sum()),
                 "cle_projections": float(self.stats[:, 2].sum()),
-                "kernel_seconds": self.seconds, "compile_seconds": self.compile_seconds,
+                "kernel_seconds": self.seconds, "kernel_cpu_seconds": self.cpu_seconds,
+                "compile_seconds": self.compile_seconds,
                 "events_per_second": total / self.seconds if self.seconds > 0 else None,
+                "events_per_cpu_second": (total / self.cpu_seconds if self.cpu_seconds > 0
+                                          else None),
                 "tau_epsilon": self.epsilon if self.kinetics == "tau-leap" else None,
                 "cle_dt": self.dt if self.kinetics == "cle" else None,
                 "cle_rtol": self.rtol if self.kinetics == "cle" else None}
@@ -338,4 +376,6 @@ def train_stochastic_point(task: str, kinetics: str, volume: float, seed: int = 
     res = train(cfg)
     m = dict(res.metrics[0])
     return {"task": task, "kinetics": kinetics, "volume": float(volume) if stochastic else None,
-            "seed": int(seed), "epochs": res.epochs, **m, "wall_s": time.perf_counter() - t0}
+            "seed": int(seed), "epochs": res.epochs, **m, "stochastic": res.stochastic,
+            "settings": {"tau_epsilon": epsilon, "cle_dt": cle_dt, "cle_rtol": cle_rtol},
+            "wall_s": time.perf_counter() - t0}
