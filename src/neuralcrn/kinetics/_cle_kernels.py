@@ -33,7 +33,7 @@ default rtol 1e-3 the drift's error after 20 XOR training steps is 1.5e-4 RMS in
 (1e-4: 2e-5; measured at Ω = 1e10, ``docs/stochastic.md``), below the noise up to Ω ≈ 1e6;
 ``rtol = 0`` gives fixed steps ≤ dt.
 
-Propensities use max(x − repeat, 0) per factor (continuous counts).
+Propensities use max(x − repeat, 0) per factor (:func:`~._ssa_kernels.propensity`).
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ import math
 
 import numba
 import numpy as np
+
+from ._ssa_kernels import propensity
 
 GAMMA = 1.0 + 1.0 / math.sqrt(2.0)
 
@@ -55,25 +57,13 @@ def cle_work(net):
             np.zeros(S), np.zeros(S), np.zeros(S), np.zeros(S))
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _prop(f, x, net):
-    v = net.c[f]
-    S = x.shape[0]
-    for j in range(net.index.shape[1]):
-        i = net.index[f, j]
-        if i < S:
-            d = x[i] - net.repeat[f, j]
-            v *= d if d > 0.0 else 0.0
-    return v
-
-
 @numba.njit(cache=True, nogil=True)
 def _drift(x, lo, hi, net, a, F):
     """a ← propensities(x), F ← S·a."""
     for i in range(F.shape[0]):
         F[i] = 0.0
     for f in range(lo, hi):
-        v = _prop(f, x, net)
+        v = propensity(f, x, net)
         a[f] = v
         if v > 0.0:
             for e in range(net.ch_ptr[f], net.ch_ptr[f + 1]):
@@ -230,23 +220,3 @@ def cle_advance(x, t, t_end, phase, net, cw, dt, stats, rtol=1e-3, atol=1e-7):
         h = min(dt, h * fac)
     stats[1] += n
     return n
-
-
-@numba.njit(cache=True, nogil=True)
-def cle_record(net, x0, times, n_runs, seed, dt, rtol, out, steps):
-    """CLE of phase 0 of ``net``: ``n_runs`` runs from x0 recorded at ``times`` into ``out``
-    ``(runs, P, S)``; ``steps`` ``(runs,)``. Returns the number of projected values."""
-    np.random.seed(seed)
-    cw = cle_work(net)
-    stats = np.zeros(3)
-    for run in range(n_runs):
-        x = x0.copy()
-        t = 0.0
-        n = 0
-        for p in range(times.shape[0]):
-            if times[p] > t:
-                n += cle_advance(x, t, times[p], 0, net, cw, dt, stats, rtol)
-                t = times[p]
-            out[run, p, :] = x
-        steps[run] = n
-    return stats[2]

@@ -42,6 +42,32 @@ def advance(method, x, t0, t1, phase, net, a, bsum, tw, cw, epsilon, dt, rtol, m
 
 
 @numba.njit(cache=True, nogil=True)
+def _work(net):
+    """Work arrays of :func:`advance` for every method: (a, bsum, tau work, CLE work)."""
+    Rt = net.c.shape[0]
+    return (np.zeros(max(Rt, 1)), np.zeros(max(Rt, 1) // BLOCK + 2), tau_work(net),
+            cle_work(net))
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _wash_and_load(x, source, keep, load_index, load_counts, i):
+    """x = source · keep (the wash), then the host's loads of step/point i."""
+    for s in range(x.shape[0]):
+        x[s] = source[s] * keep[s]
+    for j in range(load_index.shape[0]):
+        x[load_index[j]] = load_counts[i, j]
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _readout(x, readout, k, volume):
+    """Output k of the read-out: readout[k] @ x / Ω."""
+    v = 0.0
+    for s in range(x.shape[0]):
+        v += readout[k, s] * x[s]
+    return v / volume
+
+
+@numba.njit(cache=True, nogil=True)
 def run_steps(method, net, durations, keep, load_index, load_counts, state, readout,
               readout_phase, targets, seed, epsilon, dt, rtol, max_events, losses, events,
               stats):
@@ -54,20 +80,12 @@ def run_steps(method, net, durations, keep, load_index, load_counts, state, read
     step i exceeded ``max_events`` in a phase (the state is then left mid-step).
     """
     np.random.seed(seed)
-    Rt = net.c.shape[0]
-    a = np.zeros(max(Rt, 1))
-    bsum = np.zeros(max(Rt, 1) // BLOCK + 2)
-    tw = tau_work(net)
-    cw = cle_work(net)
+    a, bsum, tw, cw = _work(net)
     N = load_counts.shape[0]
     P = durations.shape[0]
     m = readout.shape[0]
-    S = state.shape[0]
     for i in range(N):
-        for s in range(S):
-            state[s] *= keep[s]
-        for j in range(load_index.shape[0]):
-            state[load_index[j]] = load_counts[i, j]
+        _wash_and_load(state, state, keep, load_index, load_counts, i)
         for p in range(P):
             n = advance(method, state, 0.0, durations[p], p, net, a, bsum, tw, cw, epsilon, dt,
                         rtol, max_events, stats)
@@ -78,10 +96,7 @@ def run_steps(method, net, durations, keep, load_index, load_counts, state, read
             if p == readout_phase:
                 loss = 0.0
                 for k in range(m):
-                    yhat = 0.0
-                    for s in range(S):
-                        yhat += readout[k, s] * state[s]
-                    e = yhat / net.volume - targets[i, k]
+                    e = _readout(state, readout, k, net.volume) - targets[i, k]
                     loss += 0.5 * e * e
                 losses[i] = loss
     return 0
@@ -94,26 +109,44 @@ def forward_points(method, net, durations, keep, load_index, load_counts, state,
     ``readout @ x / Ω`` ``(m,)`` after them (the protocol's forward pass; ``state`` unchanged).
     Returns 0, or 1 + i if point i exceeded ``max_events``."""
     np.random.seed(seed)
-    Rt = net.c.shape[0]
-    a = np.zeros(max(Rt, 1))
-    bsum = np.zeros(max(Rt, 1) // BLOCK + 2)
-    tw = tau_work(net)
-    cw = cle_work(net)
+    a, bsum, tw, cw = _work(net)
     S = state.shape[0]
     x = np.empty(S)
     for i in range(load_counts.shape[0]):
-        for s in range(S):
-            x[s] = state[s] * keep[s]
-        for j in range(load_index.shape[0]):
-            x[load_index[j]] = load_counts[i, j]
+        _wash_and_load(x, state, keep, load_index, load_counts, i)
         for p in range(durations.shape[0]):
             n = advance(method, x, 0.0, durations[p], p, net, a, bsum, tw, cw, epsilon, dt,
                         rtol, max_events, stats)
             if n < 0:
                 return 1 + i
         for k in range(readout.shape[0]):
-            v = 0.0
-            for s in range(S):
-                v += readout[k, s] * x[s]
-            out[i, k] = v / net.volume
+            out[i, k] = _readout(x, readout, k, net.volume)
     return 0
+
+
+@numba.njit(cache=True, nogil=True)
+def record_runs(method, net, x0, times, n_runs, seed, epsilon, dt, rtol, max_events, out,
+                events):
+    """Phase 0 of ``net`` with ``method`` (EXACT or CLE): ``n_runs`` runs from counts x0, each
+    recorded at ``times`` (``(P,)`` increasing, ≥ 0) into ``out`` ``(runs, P, S)``; ``events``
+    ``(runs,)`` firings or CLE steps (−1 where ``max_events`` was exceeded). One seeded numba RNG
+    stream for all runs, in sequence. (Tau-leaping records with bridging:
+    :func:`~neuralcrn.kinetics._tau_kernels.tau_record`.)"""
+    np.random.seed(seed)
+    a, bsum, tw, cw = _work(net)
+    stats = np.zeros(3)
+    for run in range(n_runs):
+        x = x0.copy()
+        t = 0.0
+        n = 0
+        for p in range(times.shape[0]):
+            if times[p] > t:
+                k = advance(method, x, t, times[p], 0, net, a, bsum, tw, cw, epsilon, dt, rtol,
+                            max_events - n, stats)
+                if k < 0:
+                    n = -1
+                    break
+                n += k
+                t = times[p]
+            out[run, p, :] = x
+        events[run] = n

@@ -251,8 +251,7 @@ def simulate_ssa(network, t_end: float | None = None, n_points: int = 101, *, ti
         An ``SBMLImport`` whose Ω is not defined (species in compartments of different sizes or
         in different substance units).
     """
-    from ._cle_kernels import cle_record
-    from ._ssa_kernels import ssa_record
+    from ._protocol_kernels import CLE, EXACT, record_runs
     from ._tau_kernels import tau_record
 
     method = "direct" if method == "ssa" else method
@@ -283,15 +282,13 @@ def simulate_ssa(network, t_end: float | None = None, n_points: int = 101, *, ti
     x0f = x0.astype(np.float64)
     events = np.zeros(int(n_runs), dtype=np.int64)
     out = np.zeros((int(n_runs), len(ts), arrays.n_species), dtype=np.float64)
-    if method == "direct":
-        ssa_record(net, x0f, ts, np.int64(n_runs), np.int64(seed), np.int64(max_events), out,
-                   events)
-    elif method == "tau-leap":
+    if method == "tau-leap":
         tau_record(net, x0f, ts, np.int64(n_runs), np.int64(seed), float(epsilon),
                    float(tau or 0.0), np.int64(max_events), out, events)
     else:
-        cle_record(net, x0f, ts, np.int64(n_runs), np.int64(seed), float(dt), float(rtol), out,
-                   events)
+        record_runs(EXACT if method == "direct" else CLE, net, x0f, ts, np.int64(n_runs),
+                    np.int64(seed), float(epsilon), float(dt), float(rtol),
+                    np.int64(max_events), out, events)
     if np.any(events < 0):
         run = int(np.nonzero(events < 0)[0][0])
         raise SimulationError(f"run {run} exceeded max_events = {max_events} before t = "

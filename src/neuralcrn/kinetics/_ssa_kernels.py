@@ -32,14 +32,16 @@ RESUM_EVERY = 4096
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def propensity(f, x, net):
-    """Propensity of flat reaction f on counts x (≥ 0; 0 when a falling factorial is ≤ 0)."""
+    """Propensity of flat reaction f on counts x: c·Π max(x_j − repeat_j, 0) (for integer counts
+    exactly the falling factorials; the CLE's continuous counts use the same clamped factors)."""
     v = net.c[f]
     S = x.shape[0]
     for j in range(net.index.shape[1]):
         i = net.index[f, j]
         if i < S:
-            v *= x[i] - net.repeat[f, j]
-    return v if v > 0.0 else 0.0
+            d = x[i] - net.repeat[f, j]
+            v *= d if d > 0.0 else 0.0
+    return v
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -139,34 +141,3 @@ def ssa_advance(x, t, t_end, phase, net, a, bsum, max_events):
             a0 = _resum(x, lo, hi, net, a, bs)
             since = 0
     return events
-
-
-def work_arrays(net) -> tuple[np.ndarray, np.ndarray]:
-    """Work arrays ``(a, bsum)`` for :func:`ssa_advance` on ``net`` (every phase)."""
-    Rt = net.c.shape[0]
-    return np.zeros(max(Rt, 1)), np.zeros(max(Rt, 1) // BLOCK + 2)
-
-
-@numba.njit(cache=True, nogil=True)
-def ssa_record(net, x0, times, n_runs, seed, max_events, out, events):
-    """Exact SSA of phase 0 of ``net``: ``n_runs`` runs from counts x0, recorded at ``times``
-    (``(P,)`` increasing, ≥ 0) into ``out`` ``(runs, P, S)``; ``events`` ``(runs,)`` (−1 where
-    ``max_events`` was exceeded). One seeded numba RNG stream for all runs, in sequence."""
-    np.random.seed(seed)
-    Rt = net.c.shape[0]
-    a = np.zeros(max(Rt, 1))
-    bsum = np.zeros(max(Rt, 1) // BLOCK + 2)
-    for run in range(n_runs):
-        x = x0.copy()
-        t = 0.0
-        n = 0
-        for p in range(times.shape[0]):
-            if times[p] > t:
-                k = ssa_advance(x, t, times[p], 0, net, a, bsum, max_events - n)
-                if k < 0:
-                    n = -1
-                    break
-                n += k
-                t = times[p]
-            out[run, p, :] = x
-        events[run] = n
