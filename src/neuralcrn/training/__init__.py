@@ -7,6 +7,10 @@
   StepProgram` + read-out :class:`Probe`), :class:`CompiledEpoch` / :func:`chemical_epoch` (one
   ``lax.scan`` over the samples of an epoch; optional replicate axis), :func:`chemical_predict`
   (the chemical forward pass on many points), :class:`SolverSettings`.
+- Stochastic chemistry (``TrainConfig(kinetics="ssa"|"tau-leap"|"cle", volume=Ω)``):
+  :mod:`._stochastic`; :func:`train_stochastic_point` trains one configuration at one Ω with one
+  seed and returns its metrics (the unit of Ω studies, ``python -m
+  neuralcrn.training._omega_study``; ``docs/stochastic.md``).
 - ``model.json``: :func:`model_dict`, :func:`load_model` → :class:`TrainedModel`;
   :func:`read_inputs_csv` for ``neuralcrn predict``.
 
@@ -19,6 +23,7 @@ from ._loop import MODES, TrainConfig, TrainResult, evaluate_params, predict_par
 from ._model_file import (MODEL_FORMAT, MODEL_KEYS, TrainedModel, load_model, model_dict,
                           read_inputs_csv)
 from ._run_dir import check_out_dir, param_names, read_config, write_run
+from ._stochastic import KINETICS, STOCHASTIC_KINETICS, train_stochastic_point
 
 __all__ = [
     "TrainConfig", "TrainResult", "train", "evaluate_params", "predict_params", "MODES",
@@ -26,4 +31,5 @@ __all__ = [
     "chemical_setup", "chemical_epoch", "chemical_predict", "read_params",
     "MODEL_FORMAT", "MODEL_KEYS", "model_dict", "load_model", "TrainedModel", "read_inputs_csv",
     "write_run", "check_out_dir", "read_config", "param_names",
+    "KINETICS", "STOCHASTIC_KINETICS", "train_stochastic_point",
 ]

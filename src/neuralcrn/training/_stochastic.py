@@ -50,6 +50,11 @@ KINETICS = ("ode",) + STOCHASTIC_KINETICS
 MAX_EVENTS_PER_PHASE = 10 ** 11
 """Events (firings + leaps) allowed in one phase before the run is stopped with an error."""
 
+RUNAWAY_FACTOR = 200.0
+"""Exact SSA: a phase may fire at most this many times the firings the ODE predicts for the
+first step (and at least 1e6) — more means the counts have grown without bound (a diverging
+training at a small Ω), and the run stops with a SimulationError instead of running for days."""
+
 _NOISE, _EVAL = 1, 2
 
 EVENT_NAMES = {"ssa": "reaction firing", "tau-leap": "leap or exact firing",
@@ -216,6 +221,7 @@ class StochasticEpoch:
         self.epoch = 0
         self.events = [[] for _ in self.seeds]
         self.stats = np.zeros((len(self.seeds), 3))
+        self.max_events = MAX_EVENTS_PER_PHASE
         self.seconds = 0.0
         self.cpu_seconds = 0.0
         self.compile_seconds = 0.0
@@ -255,8 +261,10 @@ class StochasticEpoch:
         if self._reorder:  # once, from the initial state: hot reactions first in the search
             self._reorder = False
             omega = self.protocol.volume
-            self.protocol = stochastic_protocol(setup, omega,
-                                                firing_priority(setup, counts[0] / omega))
+            priority = firing_priority(setup, counts[0] / omega)
+            self.protocol = stochastic_protocol(setup, omega, priority)
+            self.max_events = int(min(MAX_EVENTS_PER_PHASE, max(
+                1e6, RUNAWAY_FACTOR * omega * float(np.max(priority.sum(axis=1))))))
         K, N = Xs.shape[0], Xs.shape[1]
         if K != len(self.seeds):
             raise SpecError(f"expected {len(self.seeds)} replicates, got {K}")
@@ -269,12 +277,16 @@ class StochasticEpoch:
             rc = run_steps(self.method, p.net, p.durations, p.keep, p.load_index,
                            p.load_counts(Xs[k], Yk), counts[k], p.readout, p.readout_phase,
                            Yk, _seed(self.seeds[k], self.epoch, _NOISE), self.epsilon, self.dt,
-                           self.rtol, MAX_EVENTS_PER_PHASE, losses[k], ev, self.stats[k])
+                           self.rtol, self.max_events, losses[k], ev, self.stats[k])
             if rc:
                 raise SimulationError(
                     f"stochastic training stopped in epoch {self.epoch + 1}, step {rc} "
-                    f"(replicate seed {self.seeds[k]}): more than {MAX_EVENTS_PER_PHASE:.0e} "
-                    f"events in one phase; use a smaller Ω or kinetics 'cle'")
+                    f"(replicate seed {self.seeds[k]}): more than {self.max_events:.3g} events "
+                    f"in one phase" + (f" ({RUNAWAY_FACTOR:g}× what the first step needs: the "
+                                       f"counts grew without bound — the training diverges at "
+                                       f"Ω = {p.volume:g})" if self.max_events
+                                       < MAX_EVENTS_PER_PHASE else
+                                       "; use a smaller Ω or kinetics 'cle'"))
             self.events[k].append(ev)
         self.seconds += time.perf_counter() - t0
         self.cpu_seconds += time.thread_time() - c0
@@ -353,6 +365,20 @@ def eval_seed(seed: int) -> int:
     return _seed(seed, _EVAL)
 
 
+def chance_level(dataset) -> dict:
+    """The test metrics of the best constant predictor: ½MSE of predicting the test targets'
+    mean (``loss``) and, for classifiers, the frequency of the most common test class
+    (``accuracy``; 0.5 on the balanced 2-d grids)."""
+    _, Y = dataset.split("test")
+    Y = np.asarray(Y, dtype=float).reshape(len(Y), -1)
+    loss = float(0.5 * np.mean(np.sum((Y - Y.mean(axis=0)) ** 2, axis=1)))
+    acc = None
+    if dataset.kind == "classification":
+        labels = np.argmax(Y, axis=1) if Y.shape[1] > 1 else (Y[:, 0] > 0.5).astype(int)
+        acc = float(np.max(np.bincount(labels)) / len(labels))
+    return {"loss": loss, "accuracy": acc}
+
+
 def train_stochastic_point(task: str, kinetics: str, volume: float, seed: int = 0, *,
                            epochs: int | None = None, spec=None, epsilon: float = DEFAULT_EPSILON,
                            cle_dt: float = DEFAULT_CLE_DT, cle_rtol: float = DEFAULT_CLE_RTOL,
@@ -363,8 +389,10 @@ def train_stochastic_point(task: str, kinetics: str, volume: float, seed: int = 
     study. The dict: ``task, kinetics, volume, seed, epochs``, ``test`` / ``val`` / ``train``
     ``{"loss", "accuracy"}`` (ideal predictor on the learned parameters),
     ``test_stochastic_forward`` (the forward pass at the same Ω and method),
-    ``test_chemical_forward`` (the ODE forward pass of the learned counts), ``stochastic``
-    (events per step, speed), ``wall_s``. Used by ``python -m neuralcrn.training._omega_study``
+    ``test_chemical_forward`` (the ODE forward pass of the learned counts), ``chance`` (the
+    constant predictor's test metrics, :func:`chance_level`), ``stochastic`` (events per step,
+    speed), ``wall_s``. A run stopped because its counts grew without bound (a diverging
+    training, :data:`RUNAWAY_FACTOR`) returns ``failed`` (the message) and test metrics None. Used by ``python -m neuralcrn.training._omega_study``
     and meant for studies that farm points out to workers.
     """
     from ._loop import TrainConfig, train
@@ -373,9 +401,15 @@ def train_stochastic_point(task: str, kinetics: str, volume: float, seed: int = 
                       volume=float(volume) if stochastic else None, tau_epsilon=epsilon,
                       cle_dt=cle_dt, cle_rtol=cle_rtol, chemical_eval=chemical_eval, eval_every=0)
     t0 = time.perf_counter()
-    res = train(cfg)
+    try:
+        res = train(cfg)
+    except SimulationError as e:  # a diverging run (runaway counts): recorded, not raised
+        return {"task": task, "kinetics": kinetics, "volume": float(volume), "seed": int(seed),
+                "epochs": epochs, "failed": str(e), "test": {"loss": None, "accuracy": None},
+                "wall_s": time.perf_counter() - t0}
     m = dict(res.metrics[0])
     return {"task": task, "kinetics": kinetics, "volume": float(volume) if stochastic else None,
-            "seed": int(seed), "epochs": res.epochs, **m, "stochastic": res.stochastic,
+            "seed": int(seed), "epochs": res.epochs, **m, "chance": chance_level(res.dataset),
+            "stochastic": res.stochastic,
             "settings": {"tau_epsilon": epsilon, "cle_dt": cle_dt, "cle_rtol": cle_rtol},
             "wall_s": time.perf_counter() - t0}
