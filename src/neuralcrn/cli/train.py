@@ -62,9 +62,9 @@ def _summary_lines(result) -> list[str]:
             a = "" if ac is None else f"{100 * ac['mean']:.1f} ± {100 * ac['sd']:.1f} %"
             lines.append(f"{name:34s} {ls:>20s} {a:>20s}")
     lines += _stochastic_lines(result)
+    from ..training._run_dir import epochs_run
     t = result.timings
-    E = result.epochs
-    per = t["train"] / max(E - (1 if result.config.mode == "ideal" else 0), 1)
+    per = t["train"] / max(epochs_run(result) - (1 if result.config.mode == "ideal" else 0), 1)
     comp = "first epoch (with compilation)" if result.config.mode == "ideal" else "compile"
     lines.append(f"time: {comp} {t['compile']:.2f} s, training {t['train']:.2f} s "
                  f"({per:.3g} s/epoch), evaluation {t['evaluate']:.2f} s"
@@ -115,11 +115,18 @@ def _summary_lines(result) -> list[str]:
               help="cle: relative tolerance of the drift's adaptive steps (0: fixed steps of "
                    "--cle-dt) [1e-3].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--minimal", is_flag=True,
+              help="Train the minimal circuit (linear-regression: 10 species, 13 reactions; "
+                   "single-rail inputs, y loaded into the error's minus rail).")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False),
+              help="Continue the run in DIR from its saved chemical state for --epochs more "
+                   "epochs [as many as it has done]; bit-identical to an uninterrupted run. "
+                   "Updates DIR atomically (or writes --out).")
 @click.pass_context
 @fail_cleanly
 def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrite, config_path,
               learning_rate, k_ann, method, rtol, atol, no_chemical_eval, eval_every, kinetics,
-              volume, tau_epsilon, cle_dt, cle_rtol, quiet):
+              volume, tau_epsilon, cle_dt, cle_rtol, quiet, minimal, resume_dir):
     """Train a task by online SGD (one sample per step) and write a run folder.
 
     TASK is one of linear-regression, linear-classification, bilinear, sin-square, xor, and,
@@ -134,11 +141,15 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
     import dataclasses
 
     from ..errors import DataError
-    from ..training import TrainConfig, check_out_dir, read_config, train, \
-        write_run
+    from ..training import TrainConfig, check_out_dir, read_config, train
 
     src = click.core.ParameterSource
     given = {k for k in ctx.params if ctx.get_parameter_source(k) == src.COMMANDLINE}
+    if resume_dir:
+        from ._resume import resume_cmd
+        result, out, overwrite = resume_cmd(resume_dir, given, task, epochs, out, overwrite,
+                                            eval_every, no_chemical_eval, quiet)
+        return _finish(result, out, overwrite)
     if config_path:
         cfg = read_config(config_path)
         if task and task != cfg.task:
@@ -166,23 +177,37 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
         stoch["volume"] = None
     if stoch:
         cfg = cfg.replace(**stoch)
+    if minimal:
+        cfg = cfg.replace(minimal=True)
     if learning_rate is not None or k_ann is not None:
         from ..tasks import get_task
-        spec = cfg.spec or get_task(cfg.task).model_spec
+        if cfg.spec is None and cfg.minimal:
+            from ..training._minimal import task_minimal_spec
+            spec = task_minimal_spec(get_task(cfg.task))
+        else:
+            spec = cfg.spec or get_task(cfg.task).model_spec
         if learning_rate is not None:
             spec = spec.replace(learning_rate=learning_rate)
         if k_ann is not None:
             spec = spec.replace(rates=dataclasses.replace(spec.rates, annihilation=k_ann))
         cfg = cfg.replace(spec=spec)
     kin = "" if cfg.kinetics == "ode" else f"-{cfg.kinetics}-omega{cfg.volume:g}"
-    out = out or f"runs/{cfg.task}-{cfg.mode}-{cfg.schedule}{kin}-seed{cfg.seed}"
+    out = out or (f"runs/{cfg.task}-{cfg.mode}-{'minimal' if cfg.minimal else cfg.schedule}"
+                  f"{kin}-seed{cfg.seed}")
     check_out_dir(out, overwrite)
 
-    result = train(cfg, progress=not quiet)
+    _finish(train(cfg, progress=not quiet), out, overwrite)
+
+
+def _finish(result, out, overwrite):
+    """Print the run's summary and write its folder."""
+    from ..training import write_run
+    cfg = result.config
     c = result.setup.circuit
     click.echo(f"task {cfg.task}: {cfg.mode} training, {cfg.schedule} schedule, "
                f"{result.epochs} epoch{'s' if result.epochs != 1 else ''}, seed {cfg.seed}, "
-               f"η = {result.spec.learning_rate:g}")
+               f"η = {result.spec.learning_rate:g}"
+               + (f" (resumed after epoch {result.resumed_at[-1]})" if result.resumed_at else ""))
     click.echo(f"circuit ({result.setup.schedule}): {c.network.n_species} species, "
                f"{c.network.n_reactions} reactions, max molecularity "
                f"{c.network.max_molecularity}")

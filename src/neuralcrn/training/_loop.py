@@ -93,6 +93,8 @@ class TrainConfig:
     volume:      Ω, molecules per unit concentration (stochastic kinetics only; required there).
     tau_epsilon: ε of adaptive tau-leaping.   cle_dt, cle_rtol: largest CLE time step and the
                  relative tolerance its drift's steps adapt to (0: fixed steps of cle_dt).
+    minimal:     train the minimal circuit (:func:`neuralcrn.compiler.compile_minimal`; the
+                 task's minimal model unless ``spec`` is given; two-phase protocol).
     """
 
     task: str
@@ -108,6 +110,7 @@ class TrainConfig:
     chemical_eval: bool = True
     init: dict | None = None
     eval_every: int = 1
+    minimal: bool = False
     kinetics: str = "ode"
     volume: float | None = None
     tau_epsilon: float = DEFAULT_EPSILON
@@ -203,6 +206,7 @@ class TrainResult:
     chemical_test_predictions: list | None = None
     summary: dict = field(default_factory=dict)
     stochastic: dict | None = None
+    resumed_at: tuple = ()
 
 
 # ------------------------------------------------------------------ evaluation
@@ -266,7 +270,24 @@ def _warm_predictor(spec: ModelSpec, solver) -> float:
     return time.perf_counter() - t0
 
 
-def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResult:
+def setup_for(config: TrainConfig, spec: ModelSpec) -> ChemicalSetup:
+    """The compiled circuit a run of ``config`` uses (both modes: ideal runs report its sizes and
+    write its files). An exact-gradient model runs the modular circuit in ideal mode and is
+    refused by the two-phase schedule in chemical mode (SpecError)."""
+    if config.minimal:
+        from ._minimal import minimal_setup
+        return minimal_setup(spec)
+    schedule = config.schedule
+    if schedule == "two-phase" and spec.gradient != "first-order":
+        if config.mode == "chemical":
+            raise SpecError("the two-phase schedule implements the first-order gradient; this "
+                            "model has gradient='exact' (use --schedule modular, or a "
+                            "first-order model)")
+        schedule = "modular"
+    return chemical_setup(spec, schedule)
+
+
+def train(config: TrainConfig, *, progress: bool = False, log=None, resume=None) -> TrainResult:
     """Train ``config.task`` as ``config`` says and evaluate it (see the module docstring).
 
     Parameters
@@ -289,6 +310,11 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
     predictor used for evaluation compiles in a background thread while the first epochs run
     (their evaluation waits for it; results are identical).
 
+    ``resume``: a :class:`~neuralcrn.training.ResumeState` (from a run folder,
+    :func:`~neuralcrn.training.read_resume`): training continues after its ``epochs_done``
+    epochs from its chemical state (parameters in ideal mode), with its history and parameter
+    history, up to ``config.epochs`` in total — the same numbers as an uninterrupted run.
+
     Raises
     ------
     DataError: unknown task.  SpecError: bad configuration (e.g. the two-phase schedule with the
@@ -303,6 +329,9 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
     spec = config.spec if config.spec is not None else task.model_spec
     epochs = config.epochs if config.epochs is not None else task.epochs
     dataset = task.make_data(config.seed)
+    if config.minimal:
+        from ._minimal import minimal_run_spec
+        spec = minimal_run_spec(config, task, dataset)
     if dataset.d != spec.inputs or dataset.m != spec.outputs:
         raise SpecError(f"model has {spec.inputs} inputs / {spec.outputs} outputs but task "
                         f"{config.task!r} has {dataset.d} / {dataset.m}")
@@ -314,20 +343,16 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
     chemical = config.mode == "chemical"
 
     # the circuit is compiled in both modes (ideal mode: for its sizes and circuit.crn)
-    circuit_schedule = config.schedule
-    if config.schedule == "two-phase" and spec.gradient != "first-order":
-        if chemical:
-            raise SpecError("the two-phase schedule implements the first-order gradient; this "
-                            "model has gradient='exact' (use --schedule modular, or a "
-                            "first-order model)")
-        circuit_schedule = "modular"
-    setup = chemical_setup(spec, circuit_schedule)
+    setup = setup_for(config, spec)
+    e0 = 0 if resume is None else resume.check(setup, K, epochs)
 
     hist = {"train_loss": np.full((K, epochs + 1), np.nan),
             "val_loss": np.full((K, epochs + 1), np.nan),
             "val_accuracy": (np.full((K, epochs + 1), np.nan)
                              if dataset.kind == "classification" else None),
             "running_loss": np.full((K, epochs + 1), np.nan)}
+    if resume is not None:
+        resume.fill_history(hist)
     queue: list = []          # (epoch, params) waiting for evaluation
 
     def evaluate_queue(overlapped: bool):
@@ -357,14 +382,20 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
                                      config.solver) if chemical else None)
         if not chemical:
             fut_pred = pool.submit(_warm_predictor, spec, solver)
-        params = [_initial_params(config, task, spec, s) for s in seeds]
-        state = np.stack([setup.initial_state(p) for p in params]) if chemical else None
-        if stochastic:  # the parameters become counts: round(Ω·θ) molecules
-            state = np.rint(state * config.volume) / config.volume
-            params = [setup.read_params(s) for s in state]
+        if resume is None:
+            params = [_initial_params(config, task, spec, s) for s in seeds]
+            state = np.stack([setup.initial_state(p) for p in params]) if chemical else None
+            if stochastic:  # the parameters become counts: round(Ω·θ) molecules
+                state = np.rint(state * config.volume) / config.volume
+                params = [setup.read_params(s) for s in state]
+        else:
+            state = np.asarray(resume.state, dtype=float) if chemical else None
+            params = [setup.read_params(s) for s in resume.state]
         t_main = time.perf_counter()
         timings["setup"] = t_main - t_start
         compiled = fut_epoch.result() if chemical else None
+        if stochastic:
+            compiled.epoch = e0  # noise streams continue where a resumed run stopped
         timings["compile"] = time.perf_counter() - t_main
         if chemical:
             timings["compile_epoch"] = compiled.compile_seconds
@@ -373,8 +404,9 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
         fut_chem_pred = (pool.submit(CompiledPredictor, setup, config.solver)
                          if chemical and config.chemical_eval else None)
 
-        param_hist = [[p] for p in params]
-        queue.append((0, params))
+        param_hist = [[p] for p in params] if resume is None else resume.param_lists()
+        if resume is None:
+            queue.append((0, params))
 
         def dispatch(e, s_dev):
             """Start epoch e (asynchronously); returns (state, losses) with a replicate axis."""
@@ -387,11 +419,11 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
 
         if progress:
             from tqdm.auto import tqdm
-            bar = tqdm(total=epochs, desc=f"{config.task} {config.mode}/{config.schedule}",
+            bar = tqdm(total=epochs, initial=e0, desc=f"{config.task} {config.mode}/{config.schedule}",
                        unit="epoch", dynamic_ncols=True)
         t_loop = time.perf_counter()
-        pending = dispatch(0, state) if chemical and epochs > 0 else None
-        for e in range(epochs):
+        pending = dispatch(e0, state) if chemical and epochs > e0 else None
+        for e in range(e0, epochs):
             t0 = time.perf_counter()
             last = e + 1 == epochs
             if chemical:
@@ -414,7 +446,7 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
                     new.append(Params(*(np.asarray(v) for v in p)))
                     ls.append(np.asarray(L))
                 params, losses = new, np.stack(ls)
-                timings["compile" if e == 0 else "train"] += time.perf_counter() - t0
+                timings["compile" if e == e0 else "train"] += time.perf_counter() - t0
             hist["running_loss"][:, e + 1] = losses.mean(axis=1)
             for k in range(K):
                 param_hist[k].append(params[k])
@@ -476,7 +508,8 @@ def train(config: TrainConfig, *, progress: bool = False, log=None) -> TrainResu
                          history=hist, param_history=param_hist, params=params, metrics=metrics,
                          timings=timings, setup=setup, final_state=state,
                          chemical_test_predictions=chem_preds,
-                         stochastic=compiled.summary() if stochastic else None)
+                         stochastic=compiled.summary() if stochastic else None,
+                         resumed_at=() if resume is None else resume.resumed_at + (e0,))
     result.summary = summarize(result)
     return result
 

@@ -68,11 +68,14 @@ class StochasticProtocol(NamedTuple):
     durations:     ``(P,)`` phase lengths.
     keep:          ``(S,)`` 1.0 kept / 0.0 washed before each step.
     load_index:    ``(L,)`` int64 species set by the host before each step: x⁺, x⁻, y⁺, y⁻,
-                   z(0)⁺, z(0)⁻.
+                   z(0)⁺, z(0)⁻ (rails the circuit does not have are left out: ``load_cols``
+                   ``(L,)`` says which of those 2d + 2m + 2n_z0 values each position takes).
     readout:       ``(m, S)`` ŷ = readout @ counts / Ω after phase ``readout_phase``.
     readout_phase: int.
     u_const:       ``(n_u − d,)`` constant drive entries (for z(0) = u).
     n_z0:          number of z rails loaded with u (0 when z(0) = 0).
+    y_weight:      w of the step loss ½‖ŷ − w·y‖² (``Probe.y_weight``; 1, or 0 for a circuit
+                   whose read-out is already the error).
     """
 
     net: object
@@ -83,6 +86,8 @@ class StochasticProtocol(NamedTuple):
     readout_phase: int
     u_const: np.ndarray
     n_z0: int
+    load_cols: np.ndarray
+    y_weight: float
 
     @property
     def volume(self) -> float:
@@ -97,7 +102,8 @@ class StochasticProtocol(NamedTuple):
                            axis=1)[:, :self.n_z0]
         vals = np.concatenate([np.maximum(X, 0), np.maximum(-X, 0), np.maximum(Y, 0),
                                np.maximum(-Y, 0), np.maximum(U, 0), np.maximum(-U, 0)], axis=1)
-        return np.ascontiguousarray(count_state(vals, self.volume, None, "loaded sample"))
+        return np.ascontiguousarray(count_state(vals[:, self.load_cols], self.volume, None,
+                                                "loaded sample"))
 
 
 def firing_priority(setup, state) -> np.ndarray:
@@ -131,16 +137,19 @@ def stochastic_protocol(setup, volume: float, priority=None) -> StochasticProtoc
     prog = setup.program
     arrays = compile_network(setup.circuit.network)
     net = phased_network(arrays, np.asarray(prog.rate_constants), volume, priority)
-    idx = [np.asarray(a, dtype=np.int64) for a in (prog.x_plus, prog.x_minus, prog.y_plus,
-                                                   prog.y_minus, prog.z0_plus, prog.z0_minus)]
+    idx = np.concatenate([np.asarray(a, dtype=np.int64) for a in (
+        prog.x_plus, prog.x_minus, prog.y_plus, prog.y_minus, prog.z0_plus, prog.z0_minus)])
+    cols = np.flatnonzero(idx < arrays.n_species)   # a value without a rail of its sign is skipped
+    w = getattr(setup.probe, "y_weight", None)
     return StochasticProtocol(
         net=net, durations=np.ascontiguousarray(np.asarray(prog.durations, dtype=np.float64)),
         keep=np.ascontiguousarray(np.asarray(prog.keep, dtype=np.float64)),
-        load_index=np.ascontiguousarray(np.concatenate(idx)),
+        load_index=np.ascontiguousarray(idx[cols]),
         readout=np.ascontiguousarray(np.asarray(setup.probe.readout, dtype=np.float64)),
         readout_phase=int(setup.probe.readout_phase),
         u_const=np.asarray(prog.u_const, dtype=np.float64).reshape(-1),
-        n_z0=int(np.asarray(prog.z0_plus).size))
+        n_z0=int(np.asarray(prog.z0_plus).size), load_cols=cols,
+        y_weight=1.0 if w is None else float(np.asarray(w)))
 
 
 def check_stochastic_config(config) -> None:
@@ -276,7 +285,7 @@ class StochasticEpoch:
             Yk = np.ascontiguousarray(Ys[k].reshape(N, -1))
             rc = run_steps(self.method, p.net, p.durations, p.keep, p.load_index,
                            p.load_counts(Xs[k], Yk), counts[k], p.readout, p.readout_phase,
-                           Yk, _seed(self.seeds[k], self.epoch, _NOISE), self.epsilon, self.dt,
+                           p.y_weight * Yk, _seed(self.seeds[k], self.epoch, _NOISE), self.epsilon, self.dt,
                            self.rtol, self.max_events, losses[k], ev, self.stats[k])
             if rc:
                 raise SimulationError(
