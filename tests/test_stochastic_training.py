@@ -142,3 +142,36 @@ def test_cli_bad_input(args, message, tmp_path):
     r = CliRunner().invoke(main, ["train", "xor", "--out", str(tmp_path / "x"), *args])
     assert r.exit_code != 0
     assert message in r.output and "Traceback" not in r.output
+
+
+def test_minimal_circuit_and_resume_continue_the_noise_streams(tmp_path):
+    """The minimal linear-regression circuit (single-rail inputs, y into the error rail) trains
+    on counts, and a stochastic run resumed after 2 of 3 epochs equals the uninterrupted run."""
+    base = ["train", "linear-regression", "--minimal", "--kinetics", "ssa", "--volume", "30",
+            "-q", "--no-chemical-eval"]
+    r = CliRunner().invoke(main, base + ["--epochs", "3", "--out", str(tmp_path / "a")])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, base + ["--epochs", "2", "--out", str(tmp_path / "b")])
+    assert r.exit_code == 0, r.output
+    r = CliRunner().invoke(main, ["train", "--resume", str(tmp_path / "b"), "--epochs", "1",
+                                  "-q"])
+    assert r.exit_code == 0, r.output
+    a, b = (json.loads((tmp_path / n / "metrics.json").read_text()) for n in ("a", "b"))
+    assert a["epochs"] == b["epochs"] == 3
+    assert a["test"] == b["test"] and a["test_stochastic_forward"] == b["test_stochastic_forward"]
+    assert a["circuit"]["species"] == 10 and a["test"]["loss"] < 1.0
+
+
+def test_runaway_counts_stop_the_run(monkeypatch):
+    """An exact-SSA phase firing far more than the ODE predicts for the first step stops the run
+    with a message (a diverging training at small Ω would otherwise run for days); the study's
+    per-point function records it as failed."""
+    from neuralcrn.training import _stochastic
+    monkeypatch.setattr(_stochastic, "RUNAWAY_FACTOR", 1e-3)    # floor: 1e6 firings per phase
+    cfg = TrainConfig(task="linear-regression", epochs=1, kinetics="ssa", volume=1000.0,
+                      chemical_eval=False)
+    with pytest.raises(SimulationError, match="grew without bound"):
+        train(cfg)
+    p = _stochastic.train_stochastic_point("linear-regression", "ssa", 1000.0, 0, epochs=1,
+                                           chemical_eval=False)
+    assert "grew without bound" in p["failed"] and p["test"]["loss"] is None

@@ -394,8 +394,10 @@ def train(config: TrainConfig, *, progress: bool = False, log=None, resume=None)
         t_main = time.perf_counter()
         timings["setup"] = t_main - t_start
         compiled = fut_epoch.result() if chemical else None
-        if stochastic:
-            compiled.epoch = e0  # noise streams continue where a resumed run stopped
+        if stochastic and resume is not None:  # continue the uninterrupted run's noise streams
+            compiled.epoch = e0
+            s0 = setup.initial_state(_initial_params(config, task, spec, seeds[0]))
+            compiled.order_from(setup, np.rint(s0 * config.volume) / config.volume)
         timings["compile"] = time.perf_counter() - t_main
         if chemical:
             timings["compile_epoch"] = compiled.compile_seconds

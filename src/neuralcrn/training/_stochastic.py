@@ -252,6 +252,21 @@ class StochasticEpoch:
         self.compile_seconds = time.perf_counter() - t0
         return self.compile_seconds
 
+    def order_from(self, setup, state) -> None:
+        """Exact SSA: order each phase's reactions by their expected firings from ``state``
+        (concentrations; :func:`firing_priority`) and set the runaway limit from them. Done
+        once (the first call does it from its own state unless this was called before — a
+        resumed run passes the run's initial state, so its search order, hence its noise
+        realisation, is the uninterrupted run's)."""
+        self._reorder = False
+        if self.kinetics != "ssa":
+            return
+        omega = self.protocol.volume
+        priority = firing_priority(setup, state)
+        self.protocol = stochastic_protocol(setup, omega, priority)
+        self.max_events = int(min(MAX_EVENTS_PER_PHASE, max(
+            1e6, RUNAWAY_FACTOR * omega * float(np.max(priority.sum(axis=1))))))
+
     def _counts_of(self, state) -> np.ndarray:
         state = np.asarray(state, dtype=np.float64)
         if self._last is not None and state.shape == self._last.shape \
@@ -267,13 +282,8 @@ class StochasticEpoch:
         Ys = np.asarray(Y, dtype=np.float64)
         Ys = Ys if batched else Ys[None]
         counts = self._counts_of(np.asarray(state)[None] if not batched else state).copy()
-        if self._reorder:  # once, from the initial state: hot reactions first in the search
-            self._reorder = False
-            omega = self.protocol.volume
-            priority = firing_priority(setup, counts[0] / omega)
-            self.protocol = stochastic_protocol(setup, omega, priority)
-            self.max_events = int(min(MAX_EVENTS_PER_PHASE, max(
-                1e6, RUNAWAY_FACTOR * omega * float(np.max(priority.sum(axis=1))))))
+        if self._reorder:
+            self.order_from(setup, counts[0] / self.protocol.volume)
         K, N = Xs.shape[0], Xs.shape[1]
         if K != len(self.seeds):
             raise SpecError(f"expected {len(self.seeds)} replicates, got {K}")
