@@ -146,3 +146,20 @@ def test_report_and_quick_config():
 def test_cli_rejects_unknown_benchmark():
     r = CliRunner().invoke(main, ["bench", "--only", "nope"])
     assert r.exit_code != 0
+
+
+def test_stochastic_bench_entry(quick_results):
+    """``--only stochastic``: the XOR training circuit's steps by the ODE and every stochastic
+    method, events per step consistent with the chemistry, the ≥ 10 M firings/s target listed."""
+    res, text = quick_results
+    st = res["benchmarks"]["stochastic"]
+    assert st["circuit"]["species"] == 269 and st["circuit"]["reactions"] == 766
+    kinds = [m["kinetics"] for m in st["methods"]]
+    assert kinds[0] == "ssa" and {"tau-leap", "cle"} <= set(kinds)
+    ssa = st["methods"][0]
+    per = ssa["events_per_step"]
+    # ≈ 410 firings per unit Ω per step (docs/stochastic.md)
+    assert 200 * ssa["volume"] < per["feedforward"] + per["feedback"] < 800 * ssa["volume"]
+    assert st["ode"]["per_step_s"] > 0 and all(m["per_step_s"] > 0 for m in st["methods"])
+    assert "ssa_events_per_second" in {t["name"] for t in res["targets"]}
+    assert "Stochastic training, XOR training circuit" in text

@@ -161,6 +161,7 @@ def _net(reactions, species, initial):
 DIMER = _net([Reaction(["P", "P"], "P2", 0.001 / 2), Reaction("P2", ["P", "P"], 0.01)],
              ["P", "P2"], {"P": 100})
 SBML_CASES = {
+    "00010": _net([Reaction("X", ["X", "X"], 0.1), Reaction("X", "0", 0.11)], ["X"], {"X": 100}),
     "00001": _net([Reaction("X", ["X", "X"], 0.1), Reaction("X", "0", 0.11)], ["X"], {"X": 100}),
     "00004": _net([Reaction("X", ["X", "X"], 0.1), Reaction("X", "0", 0.11)], ["X"], {"X": 10}),
     "00007": _net([Reaction("X", ["X", "X"], 0.1), Reaction("X", "Sink", 0.11)], ["X", "Sink"],
@@ -183,7 +184,8 @@ def _read_case(case):
 
 @pytest.mark.skipif(not CASES.is_dir(), reason="SBML Test Suite stochastic cases not available")
 @pytest.mark.parametrize("case, method", [(c, "direct") for c in sorted(SBML_CASES)]
-                         + [("00001", "tau-leap"), ("00021", "tau-leap")])
+                         + [("00001", "tau-leap"), ("00021", "tau-leap"), ("00030", "tau-leap"),
+                            ("00030", "imported"), ("00010", "imported")])
 def test_sbml_stochastic_suite(case, method):
     """Suite criteria (stochastic/DSMTS), n = 10 000 runs: per time point, Z = √n (mean − μ)/σ in
     (−3, 3) and Y = √(n/2) (s²/σ² − 1) in (−5, 5). Our runs meet them (max |Z| 2.8, max |Y| 2.4);
@@ -191,7 +193,12 @@ def test_sbml_stochastic_suite(case, method):
     variables, rows = _read_case(case)
     times = np.array([float(r["time"]) for r in rows])
     n = 10_000
-    tr = simulate_ssa(SBML_CASES[case], times=times, n_runs=n, seed=11, method=method)
+    if method == "imported":  # the SBML file itself, with its own Ω (and k1*P*(P-1)/2 laws)
+        from neuralcrn.chemistry.sbml import import_sbml
+        model = import_sbml(CASES / case / f"{case}-sbml-l3v2.xml")
+        tr = simulate_ssa(model, times=times, n_runs=n, seed=11)
+    else:
+        tr = simulate_ssa(SBML_CASES.get(case), times=times, n_runs=n, seed=11, method=method)
     for v in variables:
         mu = np.array([float(r[f"{v}-mean"]) for r in rows])
         sd = np.array([float(r[f"{v}-sd"]) for r in rows])

@@ -217,6 +217,9 @@ def format_report(results: dict) -> str:
         parts.append(_floor(b["floor"]))
     if "training" in b:
         parts.append(_training(b["training"]))
+    if "stochastic" in b:
+        from ._stochastic import format_stochastic
+        parts.append(format_stochastic(b["stochastic"]))
     tg = results.get("targets") or []
     if tg:
         lines = ["Targets"]
@@ -313,4 +316,7 @@ def format_markdown(results: dict) -> str:
                      "solve))\n\n"
                      + _md(["phase", "method", "steps", "rhs evals", "per eval", "Jacobian",
                             "lin. solve", "floor", "solve", "solve/floor"], rows))
+    if "stochastic" in b:
+        from ._stochastic import format_stochastic
+        parts.append("```\n" + format_stochastic(b["stochastic"]) + "\n```")
     return "\n\n".join(parts) + "\n"

@@ -21,7 +21,7 @@ __all__ = ["BENCHMARKS", "BenchConfig", "run_benchmarks", "evaluate_targets", "w
            "SCHEMA"]
 
 SCHEMA = "neuralcrn-bench/1"
-BENCHMARKS = ("feedforward", "solvers", "scaling", "floor", "training")
+BENCHMARKS = ("feedforward", "solvers", "scaling", "floor", "training", "stochastic")
 """Benchmark names (``--only``), in the order they run."""
 
 
@@ -209,8 +209,15 @@ def _run_training(cache, config, say):
                               evaluated=config.training_evaluated)
 
 
+def _run_stochastic(cache, config, say):
+    from ._stochastic import stochastic_benchmark
+    say("[bench]   xor training circuit: ODE, exact SSA, tau-leap, CLE")
+    return stochastic_benchmark(steps=10 if config.quick else 100,
+                                repeats=1 if config.quick else 3)
+
+
 _RUNNERS = {"feedforward": _run_feedforward, "solvers": _run_solvers, "scaling": _run_scaling,
-            "floor": _run_floor, "training": _run_training}
+            "floor": _run_floor, "training": _run_training, "stochastic": _run_stochastic}
 
 
 # ------------------------------------------------------------------ targets
@@ -296,6 +303,9 @@ def evaluate_targets(results: dict) -> list[dict]:
                           f"fitted slope {v:.2f} over d = {[r['d'] for r in rows]}; last pair "
                           f"{last:.2f}; reactions grow with slope "
                           f"{sc['slope_reactions_vs_d']:.2f}", {"last_pair_slope": last}))
+    if b.get("stochastic"):
+        from ._stochastic import stochastic_targets
+        return [asdict(t) for t in out] + stochastic_targets(b["stochastic"], not full)
     return [asdict(t) for t in out]
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from ..errors import NeuralCRNError
 from .network import ReactionNetwork
 
-__all__ = ["load_network", "save_network", "bundled_examples", "FORMATS"]
+__all__ = ["load_network", "save_network", "bundled_examples", "FORMATS", "is_sbml_path"]
 
 FORMATS = {".crn": "text", ".txt": "text", ".xml": "sbml", ".sbml": "sbml", ".ant": "antimony",
            ".antimony": "antimony", ".jl": "catalyst", ".bngl": "bngl", ".dsd": "dsd"}
@@ -38,6 +38,12 @@ def _format_of(path: Path, fmt: str | None) -> str:
     except KeyError:
         raise NeuralCRNError(f"{path}: cannot tell the format from the extension {path.suffix!r} "
                              f"(use one of {', '.join(FORMATS)})")
+
+
+def is_sbml_path(model: str | os.PathLike) -> bool:
+    """True for an existing file with an SBML extension (``.xml``, ``.sbml``)."""
+    path = Path(model)
+    return path.is_file() and FORMATS.get(path.suffix.lower()) == "sbml"
 
 
 def load_network(model: str | os.PathLike, fmt: str | None = None) -> ReactionNetwork:

@@ -52,6 +52,21 @@ concentrations of its species stay undefined (:meth:`SBMLImport.has_size` is Fal
 change no variable species (for example ``A + B -> A + B`` or an empty reaction) are dropped when
 their law is not mass action.
 
+**Stochastic form of a law.** A law written as the stochastic mass-action propensity, a complete
+falling factorial ``c·X·(X−1)···(X−ν+1)`` (times catalysts) for a reactant X of stoichiometry
+ν ≥ 2 (the SBML Test Suite writes ``k1*P*(P-1)/2`` for ``2P -> P2``), is read as the reaction
+with rate constant c: our stochastic propensity of ``νX -> …`` is exactly that law
+(:mod:`neuralcrn.kinetics`), and our ODE uses its large-number limit ``c·X^ν`` (the literal law
+is not mass action: it is negative for 0 < X < ν − 1). This needs X to be a number of molecules
+(an amount — ``hasOnlySubstanceUnits`` or a compartment of size 1 — in ``item`` units or
+undeclared units); such reactions are listed in :attr:`SBMLImport.falling_factorial`.
+
+**Molecules.** :meth:`SBMLImport.stochastic_volume` gives Ω, the molecules per unit concentration
+that a stochastic simulation needs: compartment size × molecules per substance unit (``item`` and
+``dimensionless``: 1; ``mole`` and ``avogadro``: Avogadro's number 6.02214179e23, times the unit's
+multiplier and 10^scale; undeclared L3 units are read as molecules; the L1/L2 default
+``substance`` is the mole). It refuses models whose species do not share one Ω.
+
 Everything else raises :class:`UnsupportedSBMLError` naming the feature and the element: rules,
 events, initial assignments, constraints, function definitions, delays, piecewise/relational laws,
 ``time`` in a law, non-integer or negative stoichiometries, stoichiometryMath, conversion factors,
@@ -411,8 +426,17 @@ class SBMLImport:
         ``{species reference id: stoichiometry}`` (NaN where unset).
     valueless:
         Ids of the global parameters without a value.
+    substance_units:
+        ``{species: substance unit id}`` (``""`` where none is declared).
+    molecules_per_amount:
+        ``{species: molecules per unit of amount}`` (NaN for units that are not a number of
+        molecules, e.g. gram).
+    falling_factorial:
+        Ids of the reactions whose law was read in the stochastic form ``c·X(X−1)…`` (see the
+        module docstring).
 
-    Amount of a species = concentration × :meth:`volume`.
+    Amount of a species = concentration × :meth:`volume`; molecules = amount ×
+    ``molecules_per_amount``.
     """
 
     network: ReactionNetwork
@@ -425,6 +449,48 @@ class SBMLImport:
     reactions: tuple[str, ...] = ()
     species_references: dict[str, float] = field(default_factory=dict)
     valueless: frozenset[str] = frozenset()
+    substance_units: dict[str, str] = field(default_factory=dict)
+    molecules_per_amount: dict[str, float] = field(default_factory=dict)
+    falling_factorial: tuple[str, ...] = ()
+
+    def stochastic_volume(self) -> float:
+        """Ω, molecules per unit concentration, for a stochastic simulation of :attr:`network`:
+        compartment size × molecules per substance unit, the same for every species (1 for a
+        model without species).
+
+        Raises
+        ------
+        UnsupportedSBMLError
+            A species whose substance unit is not a number of molecules, or species with
+            different Ω (compartments of different sizes or different substance units): one
+            volume cannot represent them — give ``volume`` explicitly or use the ODE.
+        """
+        omegas = {}
+        for sp in self.network.species:
+            f = self.molecules_per_amount.get(sp, 1.0)
+            if not math.isfinite(f):
+                raise UnsupportedSBMLError(
+                    f"species {sp!r} is counted in substance units "
+                    f"{self.substance_units.get(sp, '')!r}, which are not a number of molecules "
+                    f"(mole, item, avogadro or dimensionless); give the volume Ω explicitly")
+            omegas[sp] = self.volume(sp) * f
+        if not omegas:
+            return 1.0
+        values = sorted(set(omegas.values()))
+        if values[-1] > values[0] * (1.0 + 1e-12):
+            lo = min(omegas, key=omegas.get)
+            hi = max(omegas, key=omegas.get)
+            raise UnsupportedSBMLError(
+                f"species {lo!r} ({self._omega_text(lo)}) and {hi!r} ({self._omega_text(hi)}) "
+                f"have different numbers of molecules per unit concentration; a single-volume "
+                f"stochastic simulation cannot represent them")
+        return values[0]
+
+    def _omega_text(self, sp: str) -> str:
+        unit = self.substance_units.get(sp) or "undeclared units"
+        omega = self.volume(sp) * self.molecules_per_amount.get(sp, 1.0)
+        return (f"compartment {self.species_compartments[sp]!r} of size "
+                f"{_num(self.volume(sp))}, {unit}: Ω = {omega:.6g}")
 
     def volume(self, species: str) -> float:
         """Size of the compartment holding ``species``."""
@@ -703,6 +769,35 @@ def _num(x: float) -> str:
     return repr(float(x))
 
 
+_UNIT_MOLECULES = {"item": 1.0, "dimensionless": 1.0, "mole": _AVOGADRO, "avogadro": _AVOGADRO}
+
+
+def _molecules_per_amount(model, level: int, sp) -> tuple[str, float]:
+    """(substance unit id, molecules per unit amount) of a species; NaN for a unit that is not a
+    number of molecules. Undeclared L3 units count molecules; the L1/L2 default is the mole."""
+    if level >= 3:
+        unit = (sp.getSubstanceUnits() if sp.isSetSubstanceUnits() else
+                model.getSubstanceUnits() if model.isSetSubstanceUnits() else "")
+    elif level == 2:
+        unit = sp.getSubstanceUnits() if sp.isSetSubstanceUnits() else "substance"
+    else:
+        unit = sp.getUnits() if sp.isSetUnits() else "substance"
+    if not unit:
+        return "", 1.0
+    ud = model.getUnitDefinition(unit)
+    if ud is not None:
+        if ud.getNumUnits() != 1:
+            return unit, math.nan
+        u = ud.getUnit(0)
+        base = _UNIT_MOLECULES.get(libsbml.UnitKind_toString(u.getKind()))
+        if base is None or u.getExponentAsDouble() != 1.0:
+            return unit, math.nan
+        return unit, base * u.getMultiplier() * 10.0 ** u.getScale()
+    if unit == "substance":
+        return unit, _AVOGADRO
+    return unit, _UNIT_MOLECULES.get(unit, math.nan)
+
+
 def import_sbml(source) -> SBMLImport:
     """Read an SBML model (string, path or ``libsbml.SBMLDocument``) as a mass-action network.
 
@@ -787,10 +882,13 @@ def import_sbml(source) -> SBMLImport:
     conc0: dict[str, float] = {}
     symbol0: dict[str, float] = {}  # value of the species' symbol (amount if hOSU)
     constant: set[str] = set()
+    units: dict[str, str] = {}
+    per_amount: dict[str, float] = {}
     for i in range(model.getNumSpecies()):
         sp = model.getSpecies(i)
         sid = sp.getId()
         species.append(sid)
+        units[sid], per_amount[sid] = _molecules_per_amount(model, level, sp)
         cid = sp.getCompartment()
         sp_comp[sid] = cid
         if cid not in compartments:
@@ -864,9 +962,14 @@ def import_sbml(source) -> SBMLImport:
 
     reactions: list[Reaction] = []
     dropped: list[str] = []
+    ff_ids: list[str] = []
+    # species whose symbol in a law is a number of molecules (for the falling-factorial form)
+    counted = {sid for sid in hosu if per_amount[sid] == 1.0
+               and (hosu[sid] or compartments[sp_comp[sid]] == 1.0)}
     for i in range(model.getNumReactions()):
         reactions.extend(_import_reaction(model.getReaction(i), i, level, symbols, sp_comp,
-                                          compartments, hosu, symbol0, constant, dropped))
+                                          compartments, hosu, symbol0, constant, dropped,
+                                          counted, ff_ids))
 
     try:
         network = ReactionNetwork(reactions, species, conc0, constant,
@@ -885,7 +988,7 @@ def import_sbml(source) -> SBMLImport:
     return SBMLImport(network, compartments, sp_comp, parameters, model.getId(), tuple(dropped),
                       frozenset(unsized), tuple(model.getReaction(i).getId()
                                                 for i in range(model.getNumReactions())),
-                      refs, valueless)
+                      refs, valueless, units, per_amount, tuple(ff_ids))
 
 
 def _stoichiometry(ref, rid: str) -> int:
@@ -908,7 +1011,7 @@ def _stoichiometry(ref, rid: str) -> int:
 
 
 def _import_reaction(r, index, level, symbols, sp_comp, compartments, hosu, symbol0, constant,
-                     dropped) -> list[Reaction]:
+                     dropped, counted=frozenset(), ff_ids=None) -> list[Reaction]:
     rid = r.getId() or f"#{index + 1}"
     label = f"reaction {rid}"
     if r.isSetFast() and r.getFast():
@@ -954,15 +1057,18 @@ def _import_reaction(r, index, level, symbols, sp_comp, compartments, hosu, symb
             terms = _LawAnalyser(local, label).poly(math_ast)
         except RecursionError:
             raise _NotMassAction("it is nested too deeply to analyse") from None
+        terms, collapsed = _falling_factorials(terms, lhs, rhs, constant, counted)
+        if collapsed and ff_ids is not None:
+            ff_ids.append(rid)
         out = []
         directions = []
         for exps, coef in terms.items():
             try:
                 out.append(_term_to_reaction(exps, coef, lhs, rhs, constant, symbol0))
-            except _NotMassAction:
+            except _NotMassAction as err:
                 if coef == 0:  # a term that is exactly zero contributes nothing
                     continue
-                raise
+                raise _explain_term(exps, coef, lhs, rhs, constant, err) from None
             directions.append(math.copysign(1.0, coef) > 0)
         if directions.count(True) > 1 or directions.count(False) > 1:
             raise _NotMassAction(f"it has {directions.count(True)} forward and "
@@ -1008,6 +1114,79 @@ def _import_reaction(r, index, level, symbols, sp_comp, compartments, hosu, symb
     if not reactions:
         dropped.append(rid)
     return reactions
+
+
+def _ff_coefficients(nu: int) -> list[float]:
+    """Coefficients of X^0 … X^ν in the falling factorial X(X−1)···(X−ν+1) (Stirling numbers of
+    the first kind, signed)."""
+    c = [1.0]
+    for m in range(nu):
+        new = [0.0] * (len(c) + 1)
+        for j, v in enumerate(c):
+            new[j + 1] += v
+            new[j] -= m * v
+        c = new
+    return c
+
+
+def _falling_factorials(terms, lhs, rhs, constant, counted):
+    """Collapse a complete falling factorial ``c·Π_X X(X−1)···(X−ν_X+1)·rest`` (X the variable
+    reactants of stoichiometry ν_X ≥ 2 of one direction) into its leading term ``c·Π X^ν·rest``:
+    the stochastic mass-action form of the law (module docstring). Returns ``(terms, found)``.
+
+    Raises _NotMassAction when the form is found but a factor species is not a molecule count.
+    """
+    out = dict(terms)
+    found = False
+    for sign, src in ((1.0, lhs), (-1.0, rhs)):
+        F = {x: n for x, n in src.items() if n >= 2 and x not in constant}
+        if not F:
+            continue
+        for lead, c in list(out.items()):
+            e = dict(lead)
+            if c == 0 or math.copysign(1.0, c) != sign \
+                    or any(e.get(x, 0.0) != n for x, n in F.items()):
+                continue
+            expansion = {tuple(sorted((s, v) for s, v in e.items() if s not in F)): c}
+            for x, n in F.items():
+                new: dict = {}
+                for key, v in expansion.items():
+                    for j, cj in enumerate(_ff_coefficients(n)):
+                        if cj:
+                            k2 = tuple(sorted(dict(key, **({x: float(j)} if j else {})).items()))
+                            new[k2] = new.get(k2, 0.0) + v * cj
+                expansion = new
+            if len(expansion) < 2 or any(
+                    k not in out or not math.isclose(out[k], v, rel_tol=1e-9,
+                                                     abs_tol=1e-12 * abs(c))
+                    for k, v in expansion.items()):
+                continue
+            missing = sorted(x for x in F if x not in counted)
+            if missing:
+                raise _NotMassAction(
+                    f"it has the stochastic falling-factorial form X·(X−1)··· in "
+                    f"{', '.join(map(repr, missing))}, which counts molecules: such a species "
+                    f"must be an amount (hasOnlySubstanceUnits) in item units")
+            for k in expansion:
+                if k != lead:
+                    del out[k]
+            found = True
+            break
+    return out, found
+
+
+def _explain_term(exps, coef, lhs, rhs, constant, err):
+    """A clearer _NotMassAction for a negative term that is not a reverse reaction."""
+    names = {s for s, _ in exps if s not in constant}
+    if coef < 0 and names and names <= set(lhs) and not names <= set(rhs):
+        mono = "·".join(s if e == 1 else f"{s}^{e:g}" for s, e in exps)
+        return _NotMassAction(
+            f"it has a negative term {_num(coef)}·{mono} in reactant species only: that is not "
+            f"a reverse reaction (whose term would hold the products "
+            f"{', '.join(sorted(rhs)) or 'none'}), and lower-order terms are read only as part "
+            f"of a complete falling factorial X·(X−1)···(X−ν+1) of a reactant with "
+            f"stoichiometry ν ≥ 2")
+    return err
 
 
 def _scaled(x: float, factors) -> float:

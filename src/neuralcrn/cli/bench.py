@@ -7,7 +7,8 @@ import click
 from ._common import fail_cleanly
 from ._group import main
 
-_NAMES = ("feedforward", "solvers", "scaling", "floor", "training")  # = bench.BENCHMARKS
+_NAMES = ("feedforward", "solvers", "scaling", "floor", "training",
+          "stochastic")  # = neuralcrn.bench.BENCHMARKS
 
 
 @main.command("bench")
@@ -35,7 +36,8 @@ def bench_cmd(quick, out, only, repeats, no_roadrunner, markdown, max_load):
     final-state differences). solvers: steps, time and error of each ODE method on both phases of
     the paper's XOR circuit at k_ann = 1e2 ... 1e6. scaling: time per training step vs d.
     floor: rhs evaluations × cost per evaluation vs the solve. training: full chemical training of
-    the paper's XOR configuration and --replicates 32 vs one run.
+    the paper's XOR configuration and --replicates 32 vs one run. stochastic: the XOR training
+    circuit's steps by the ODE, the exact SSA (firings/s), tau-leaping and the CLE.
     Compile time is reported apart from run time; every timing is the median of warmed runs.
     """
     from ..bench import BenchConfig, format_markdown, format_report, run_benchmarks, write_json

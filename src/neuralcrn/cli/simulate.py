@@ -19,24 +19,33 @@ from ._group import main
               help="Write a PNG plot of the concentration trajectories.")
 @click.option("--set", "overrides", multiple=True, metavar="SPECIES=VALUE",
               help="Override an initial concentration (repeatable).")
-@click.option("--method", type=click.Choice(ODE_METHODS + ("ssa", "tau-leap")),
+@click.option("--method", type=click.Choice(ODE_METHODS + ("ssa", "tau-leap", "cle")),
               default="auto", show_default=True,
               help="auto: Rosenbrock ODE solver with the analytic Jacobian, chosen from the "
                    "network (stiff-proof); rodas5, ros34pw2, ...: a given ODE method (tsit5: "
                    "explicit); ssa: exact stochastic simulation (Gillespie); tau-leap: "
-                   "approximate stochastic.")
+                   "approximate stochastic (counts); cle: chemical Langevin equation "
+                   "(docs/stochastic.md).")
 @click.option("--rtol", type=float, default=1e-8, show_default=True, help="ODE relative tolerance.")
 @click.option("--atol", type=float, default=1e-10, show_default=True, help="ODE absolute tolerance.")
 @click.option("--max-steps", type=click.IntRange(1, None), default=200_000, show_default=True,
               help="ODE solver step limit.")
-@click.option("--volume", type=float, default=100.0, show_default=True,
-              help="Stochastic methods: volume factor (molecules = concentration × volume).")
+@click.option("--volume", type=float,
+              help="Stochastic methods: Ω, molecules per unit concentration [SBML: compartment "
+                   "size × molecules per substance unit; otherwise 100].")
+@click.option("--tau", type=float, help="tau-leap: fixed leap length [adaptive].")
+@click.option("--epsilon", type=float, default=0.03, show_default=True,
+              help="tau-leap: relative-change bound of the adaptive leap.")
+@click.option("--dt", type=float, default=1e-2, show_default=True,
+              help="cle: largest time step.")
+@click.option("--cle-rtol", type=float, default=1e-3, show_default=True,
+              help="cle: relative tolerance of the drift's adaptive steps (0: fixed steps).")
 @click.option("--runs", type=click.IntRange(1, None), default=1, show_default=True,
               help="Stochastic methods: number of independent runs (CSV holds the mean).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Stochastic methods: seed.")
 @fail_cleanly
 def simulate_cmd(model, t_end, points, csv_out, plot_out, overrides, method, rtol, atol, max_steps,
-                 volume, runs, seed):
+                 volume, tau, epsilon, dt, cle_rtol, runs, seed):
     """Simulate MODEL (a .crn text file, SBML .xml, Antimony .ant, or a bundled example name such
     as 'neuron') from time 0 to T_END and report the final concentrations.
 
@@ -44,14 +53,29 @@ def simulate_cmd(model, t_end, points, csv_out, plot_out, overrides, method, rto
     """
     import numpy as np
 
-    from ..chemistry.io import load_network
+    import dataclasses
+
+    from ..chemistry.io import is_sbml_path, load_network
     from ..errors import NeuralCRNError
 
     if not (t_end > 0 and np.isfinite(t_end)):
         raise NeuralCRNError(f"--t-end must be a finite number > 0, got {t_end}")
-    net = load_network(model)
+    stochastic = method in ("ssa", "tau-leap", "cle")
+    imported = None
+    if is_sbml_path(model):
+        from ..chemistry.sbml import import_sbml
+        imported = import_sbml(model)
+        net = imported.network
+        for rid in imported.falling_factorial:
+            click.echo(f"note: the law of reaction {rid!r} is the stochastic propensity "
+                       f"c·X(X−1)…; " + ("it is simulated exactly" if stochastic else
+                                          "the ODE uses its large-number limit c·X^ν"), err=True)
+    else:
+        net = load_network(model)
     if overrides:
         net = net.with_initial(parse_assignments(overrides, net.species))
+        if imported is not None:
+            imported = dataclasses.replace(imported, network=net)
     times = np.linspace(0.0, t_end, points)
     if method in ODE_METHODS:
         from ..kinetics import simulate
@@ -59,8 +83,13 @@ def simulate_cmd(model, t_end, points, csv_out, plot_out, overrides, method, rto
         conc, runs_conc = traj.concentrations, traj.concentrations
     else:
         from ..kinetics import simulate_ssa
-        st = simulate_ssa(net, t_end, points, volume=volume, n_runs=runs, seed=seed,
-                          method="direct" if method == "ssa" else "tau-leap")
+        source = imported if imported is not None and volume is None else net
+        st = simulate_ssa(source, t_end, points, volume=100.0 if source is net and volume is None
+                          else volume, n_runs=runs, seed=seed, method=method, tau=tau,
+                          epsilon=epsilon, dt=dt, rtol=cle_rtol)
+        click.echo(f"{method}: Ω = {st.volume:.6g} molecules per unit concentration, {runs} "
+                   f"run{'s' if runs > 1 else ''}, mean {st.num_events.mean():.4g} "
+                   f"{'steps' if method == 'cle' else 'events'} per run", err=True)
         runs_conc = np.asarray(st.concentrations)
         conc = runs_conc.mean(axis=0)
     _report(net, conc[-1], t_end)
@@ -73,7 +102,7 @@ def simulate_cmd(model, t_end, points, csv_out, plot_out, overrides, method, rto
         click.echo(f"wrote {csv_out}", err=True)
     if plot_out:
         from ..plots import plot_trajectory
-        title = f"{net.name or model}: {method}" + (f", {runs} runs" if runs > 1 and method in ("ssa", "tau-leap") else "")
+        title = f"{net.name or model}: {method}" + (f", {runs} runs" if runs > 1 and stochastic else "")
         plot_trajectory(times, runs_conc, net.species, plot_out, title=title)
         click.echo(f"wrote {plot_out}", err=True)
 

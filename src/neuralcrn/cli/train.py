@@ -12,6 +12,21 @@ def _fmt_acc(v):
     return "" if v is None else f"{100 * v:.1f} %"
 
 
+def _stochastic_row(result) -> str:
+    c = result.config
+    return f"test, {c.kinetics} forward (Ω = {c.volume:g})" if result.stochastic else ""
+
+
+def _stochastic_lines(result) -> list[str]:
+    st = result.stochastic
+    if not st:
+        return []
+    rate = st.get("events_per_second")
+    return [f"{st['kinetics']} at Ω = {st['volume']:g}: per training step "
+            + ", ".join(f"{k} {v:.4g}" for k, v in st["events_per_step"].items())
+            + f" ({st['event']}s)" + (f"; {rate:.3g}/s" if rate else "")]
+
+
 def _summary_lines(result) -> list[str]:
     m = result.metrics[0]
     K = result.config.replicates
@@ -23,8 +38,11 @@ def _summary_lines(result) -> list[str]:
     if K == 1:
         lines.append(f"{'':34s} {'½MSE':>10s} {'accuracy':>10s}")
         rows = [("train", m["train"]), ("validation", m["val"]), (test_name, m["test"])]
+        if "test_stochastic_forward" in m:
+            rows.append((_stochastic_row(result), m["test_stochastic_forward"]))
         if "test_chemical_forward" in m:
-            rows.append(("test, chemical forward", m["test_chemical_forward"]))
+            rows.append(("test, chemical forward" + (" (ODE)" if result.stochastic else ""),
+                         m["test_chemical_forward"]))
         for name, r in rows:
             loss = "failed" if r.get("loss") is None else f"{r['loss']:.4g}"
             lines.append(f"{name:34s} {loss:>10s} {_fmt_acc(r.get('accuracy')):>10s}")
@@ -34,13 +52,16 @@ def _summary_lines(result) -> list[str]:
                      f"mean ± sd:")
         lines.append(f"{'':34s} {'½MSE':>20s} {'accuracy':>20s}")
         for key, name in (("train", "train"), ("val", "validation"), ("test", test_name),
-                          ("test_chemical_forward", "test, chemical forward")):
+                          ("test_stochastic_forward", _stochastic_row(result)),
+                          ("test_chemical_forward", "test, chemical forward"
+                           + (" (ODE)" if result.stochastic else ""))):
             lo, ac = s.get(f"{key}.loss"), s.get(f"{key}.accuracy")
             if lo is None:
                 continue
             ls = f"{lo['mean']:.4g} ± {lo['sd']:.2g}"
             a = "" if ac is None else f"{100 * ac['mean']:.1f} ± {100 * ac['sd']:.1f} %"
             lines.append(f"{name:34s} {ls:>20s} {a:>20s}")
+    lines += _stochastic_lines(result)
     from ..training._run_dir import epochs_run
     t = result.timings
     per = t["train"] / max(epochs_run(result) - (1 if result.config.mode == "ideal" else 0), 1)
@@ -84,6 +105,16 @@ def _summary_lines(result) -> list[str]:
 @click.option("--eval-every", type=click.IntRange(0, None),
               help="Evaluate train/val losses after every N-th epoch and the last (0: only "
                    "before training and after the last epoch) [1].")
+@click.option("--kinetics", type=click.Choice(["ode", "ssa", "tau-leap", "cle"]),
+              help="Chemical kinetics: ode (concentrations, default) or stochastic on molecule "
+                   "counts: ssa (exact), tau-leap, cle (chemical Langevin) [ode].")
+@click.option("--volume", type=float,
+              help="Ω, molecules per unit concentration (required with stochastic kinetics).")
+@click.option("--tau-epsilon", type=float, help="tau-leap: relative-change bound ε [0.03].")
+@click.option("--cle-dt", type=float, help="cle: largest time step [1e-2].")
+@click.option("--cle-rtol", type=float,
+              help="cle: relative tolerance of the drift's adaptive steps (0: fixed steps of "
+                   "--cle-dt) [1e-3].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--minimal", is_flag=True,
               help="Train the minimal circuit (linear-regression: 10 species, 13 reactions; "
@@ -95,8 +126,8 @@ def _summary_lines(result) -> list[str]:
 @click.pass_context
 @fail_cleanly
 def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrite, config_path,
-              learning_rate, k_ann, method, rtol, atol, no_chemical_eval, eval_every, quiet,
-              minimal, resume_dir):
+              learning_rate, k_ann, method, rtol, atol, no_chemical_eval, eval_every, kinetics,
+              volume, tau_epsilon, cle_dt, cle_rtol, quiet, minimal, resume_dir):
     """Train a task by online SGD (one sample per step) and write a run folder.
 
     TASK is one of linear-regression, linear-classification, bilinear, sin-square, xor, and,
@@ -104,7 +135,9 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
     parameters.csv, metrics.json, circuit.crn and PNG plots.
 
     In chemical mode every training step is the compiled Neural CRN's mass-action chemistry; the
-    parameters live only as species concentrations between steps.
+    parameters live only as species concentrations between steps. With --kinetics ssa|tau-leap|cle
+    --volume Ω every phase of every step runs on molecule counts (docs/stochastic.md); --replicates
+    K then runs K independent noise streams (seeds seed..seed+K-1).
     """
     import dataclasses
 
@@ -138,6 +171,13 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
     cfg = cfg.replace(solver=solver, chemical_eval=cfg.chemical_eval and not no_chemical_eval)
     if eval_every is not None:
         cfg = cfg.replace(eval_every=eval_every)
+    stoch = {k: v for k, v in (("kinetics", kinetics), ("volume", volume),
+                               ("tau_epsilon", tau_epsilon), ("cle_dt", cle_dt),
+                               ("cle_rtol", cle_rtol)) if v is not None}
+    if stoch.get("kinetics") == "ode" and "volume" not in stoch:
+        stoch["volume"] = None
+    if stoch:
+        cfg = cfg.replace(**stoch)
     if minimal:
         cfg = cfg.replace(minimal=True)
     if learning_rate is not None or k_ann is not None:
@@ -152,8 +192,9 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
         if k_ann is not None:
             spec = spec.replace(rates=dataclasses.replace(spec.rates, annihilation=k_ann))
         cfg = cfg.replace(spec=spec)
+    kin = "" if cfg.kinetics == "ode" else f"-{cfg.kinetics}-omega{cfg.volume:g}"
     out = out or (f"runs/{cfg.task}-{cfg.mode}-{'minimal' if cfg.minimal else cfg.schedule}"
-                  f"-seed{cfg.seed}")
+                  f"{kin}-seed{cfg.seed}")
     check_out_dir(out, overwrite)
 
     _finish(train(cfg, progress=not quiet), out, overwrite)

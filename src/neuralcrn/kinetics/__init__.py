@@ -7,8 +7,10 @@ Rate law everywhere (see :mod:`neuralcrn.chemistry.network`): a reaction ``Σ ν
 - :func:`simulate` — deterministic ODE (JAX: our Rosenbrock integrators with the analytic
   mass-action Jacobian by default, or diffrax's), validated, raises
   :class:`~neuralcrn.errors.SimulationError` on failure; returns a :class:`Trajectory`.
-- :func:`simulate_ssa` — stochastic simulation (numba): exact Gillespie direct method or adaptive
-  tau-leaping; returns a :class:`StochasticTrajectory`.
+- :func:`simulate_ssa` — stochastic simulation on molecule counts (numba): exact SSA (direct
+  method, dependency graph), non-negative trapezoidal tau-leaping, or the chemical Langevin
+  equation; returns a :class:`StochasticTrajectory` (``docs/stochastic.md``). The same kernels
+  run stochastic training (``_protocol_kernels``: a whole epoch of a phased protocol per call).
 - :func:`compile_network` → :class:`MassActionArrays` (numpy), whose :meth:`~MassActionArrays.structure`
   feeds the pure, jit/vmap/scan-compatible :func:`mass_action_rhs`, :func:`solve`,
   :func:`solve_at`, :func:`solve_final` and :func:`solve_final_stack` (K pots, one step sequence)

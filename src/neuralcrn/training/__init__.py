@@ -7,6 +7,10 @@
   StepProgram` + read-out :class:`Probe`), :class:`CompiledEpoch` / :func:`chemical_epoch` (one
   ``lax.scan`` over the samples of an epoch; optional replicate axis), :func:`chemical_predict`
   (the chemical forward pass on many points), :class:`SolverSettings`.
+- Stochastic chemistry (``TrainConfig(kinetics="ssa"|"tau-leap"|"cle", volume=Ω)``):
+  :mod:`._stochastic`; :func:`train_stochastic_point` trains one configuration at one Ω with one
+  seed and returns its metrics (the unit of Ω studies, ``python -m
+  neuralcrn.training._omega_study``; ``docs/stochastic.md``).
 - ``model.json``: :func:`model_dict`, :func:`load_model` → :class:`TrainedModel`;
   :func:`read_inputs_csv` for ``neuralcrn predict``.
 - The run's chemical state and protocol files (``state.csv``, ``resume.json``, ``protocol.json``,
@@ -26,6 +30,7 @@ from ._model_file import (MODEL_FORMAT, MODEL_KEYS, TrainedModel, load_model, mo
 from ._run_dir import check_out_dir, param_names, read_config, write_run
 from ._resume import ResumeState, read_resume, resume_run, write_run_state
 from ._protocol_run import export_protocol, run_protocol, step_samples
+from ._stochastic import KINETICS, STOCHASTIC_KINETICS, train_stochastic_point
 
 __all__ = [
     "TrainConfig", "TrainResult", "train", "evaluate_params", "predict_params", "MODES",
@@ -35,4 +40,5 @@ __all__ = [
     "write_run", "check_out_dir", "read_config", "param_names",
     "ResumeState", "read_resume", "resume_run", "write_run_state",
     "run_protocol", "export_protocol", "step_samples",
+    "KINETICS", "STOCHASTIC_KINETICS", "train_stochastic_point",
 ]

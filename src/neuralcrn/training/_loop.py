@@ -14,6 +14,12 @@ parameters (read from the species in chemical mode) — the same math ``model.js
 chemical mode the final test set is also evaluated by the chemical forward pass itself
 (:func:`~neuralcrn.training.chemical_predict`), reported as ``test_chemical_forward``.
 
+Stochastic chemistry (``kinetics`` ``"ssa"``, ``"tau-leap"``, ``"cle"`` at volume Ω): the same
+protocol on molecule counts, one numba call per epoch and replicate
+(:mod:`neuralcrn.training._stochastic`); the final test set is evaluated by the ideal predictor,
+by the stochastic forward pass at the same Ω (``test_stochastic_forward``) and by the ODE forward
+pass of the learned counts (``test_chemical_forward``).
+
 Replicates: K runs with seeds seed, seed+1, …, seed+K−1 (initial parameters and sample order; the
 data set is the one of ``seed`` for all), trained together (K stacked pots integrated as one
 system in chemical mode, :func:`~neuralcrn.training._chemical.run_step_stack`; a loop in ideal
@@ -33,6 +39,8 @@ from ..errors import SimulationError, SpecError
 from ..ideal.spec import ModelSpec, Params
 from ._chemical import (SCHEDULE_NAMES, ChemicalSetup, CompiledEpoch, CompiledPredictor,
                         SolverSettings, chemical_setup, padded_chunks)
+from ._stochastic import (DEFAULT_CLE_DT, DEFAULT_CLE_RTOL, DEFAULT_EPSILON, KINETICS,
+                          check_stochastic_config, stochastic_parts)
 from ..tasks import epoch_order, get_task
 
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate_params", "MODES"]
@@ -79,6 +87,12 @@ class TrainConfig:
                  read from the species) after every ``eval_every``-th epoch and after the last;
                  0 → only before training and after the last epoch (the other rows of the
                  history hold NaN; the running loss is always recorded).
+    kinetics:    ``"ode"`` (mass-action ODE) or a stochastic method on molecule counts:
+                 ``"ssa"`` (exact), ``"tau-leap"``, ``"cle"`` (chemical mode only;
+                 :mod:`neuralcrn.training._stochastic`, ``docs/stochastic.md``).
+    volume:      Ω, molecules per unit concentration (stochastic kinetics only; required there).
+    tau_epsilon: ε of adaptive tau-leaping.   cle_dt, cle_rtol: largest CLE time step and the
+                 relative tolerance its drift's steps adapt to (0: fixed steps of cle_dt).
     minimal:     train the minimal circuit (:func:`neuralcrn.compiler.compile_minimal`; the
                  task's minimal model unless ``spec`` is given; two-phase protocol).
     """
@@ -97,8 +111,14 @@ class TrainConfig:
     init: dict | None = None
     eval_every: int = 1
     minimal: bool = False
+    kinetics: str = "ode"
+    volume: float | None = None
+    tau_epsilon: float = DEFAULT_EPSILON
+    cle_dt: float = DEFAULT_CLE_DT
+    cle_rtol: float = DEFAULT_CLE_RTOL
 
     def __post_init__(self):
+        check_stochastic_config(self)
         if self.mode not in MODES:
             raise SpecError(f"unknown mode {self.mode!r}; choose one of {', '.join(MODES)}")
         if self.schedule not in SCHEDULE_NAMES:
@@ -167,6 +187,8 @@ class TrainResult:
     timings:        seconds: ``setup``, ``compile``, ``train`` (the epochs, without compilation;
                     in chemical mode including the evaluation that overlaps the next epoch),
                     ``evaluate``, ``chemical_eval``, ``total`` (see :func:`train`).
+    stochastic:     stochastic kinetics only: events per step and phase, totals, speed
+                    (:meth:`~neuralcrn.training._stochastic.StochasticEpoch.summary`).
     """
 
     config: TrainConfig
@@ -183,6 +205,7 @@ class TrainResult:
     final_state: np.ndarray | None = None
     chemical_test_predictions: list | None = None
     summary: dict = field(default_factory=dict)
+    stochastic: dict | None = None
     resumed_at: tuple = ()
 
 
@@ -351,19 +374,30 @@ def train(config: TrainConfig, *, progress: bool = False, log=None, resume=None)
         # ------------------------------------------------------------ compile while setting up
         # (XLA compiles without holding the GIL: the epoch and the initial parameters' random
         # draws compile on the two cores at once)
-        fut_epoch = (pool.submit(CompiledEpoch, setup, N, K if K > 1 else None, config.solver)
-                     if chemical else None)
+        stochastic = config.kinetics != "ode"
+        if stochastic:
+            fut_epoch = pool.submit(stochastic_parts, config, setup, seeds)
+        else:
+            fut_epoch = (pool.submit(CompiledEpoch, setup, N, K if K > 1 else None,
+                                     config.solver) if chemical else None)
         if not chemical:
             fut_pred = pool.submit(_warm_predictor, spec, solver)
         if resume is None:
             params = [_initial_params(config, task, spec, s) for s in seeds]
             state = np.stack([setup.initial_state(p) for p in params]) if chemical else None
+            if stochastic:  # the parameters become counts: round(Ω·θ) molecules
+                state = np.rint(state * config.volume) / config.volume
+                params = [setup.read_params(s) for s in state]
         else:
             state = np.asarray(resume.state, dtype=float) if chemical else None
             params = [setup.read_params(s) for s in resume.state]
         t_main = time.perf_counter()
         timings["setup"] = t_main - t_start
         compiled = fut_epoch.result() if chemical else None
+        if stochastic and resume is not None:  # continue the uninterrupted run's noise streams
+            compiled.epoch = e0
+            s0 = setup.initial_state(_initial_params(config, task, spec, seeds[0]))
+            compiled.order_from(setup, np.rint(s0 * config.volume) / config.volume)
         timings["compile"] = time.perf_counter() - t_main
         if chemical:
             timings["compile_epoch"] = compiled.compile_seconds
@@ -463,6 +497,10 @@ def train(config: TrainConfig, *, progress: bool = False, log=None, resume=None)
                         "loss": None, "accuracy": None,
                         "failed_points": int(np.sum(~np.all(np.isfinite(pred), axis=1)))}
             timings["chemical_eval"] = time.perf_counter() - t0
+        if stochastic:
+            t0 = time.perf_counter()
+            compiled.add_test_metrics(metrics, dataset, _metrics_of)
+            timings["stochastic_eval"] = time.perf_counter() - t0
     finally:
         if bar is not None:
             bar.close()
@@ -472,6 +510,7 @@ def train(config: TrainConfig, *, progress: bool = False, log=None, resume=None)
                          history=hist, param_history=param_hist, params=params, metrics=metrics,
                          timings=timings, setup=setup, final_state=state,
                          chemical_test_predictions=chem_preds,
+                         stochastic=compiled.summary() if stochastic else None,
                          resumed_at=() if resume is None else resume.resumed_at + (e0,))
     result.summary = summarize(result)
     return result

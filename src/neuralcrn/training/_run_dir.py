@@ -163,9 +163,17 @@ def metrics_dict(result: TrainResult) -> dict:
     d["evaluation"] = ("train/val/test: the ideal predictor (ideal.predict_batch) with the "
                        "parameters read from the species; test_chemical_forward: the chemical "
                        "feedforward (+ readout) phases run on every test point")
+    if result.stochastic:
+        d["kinetics"], d["volume"] = result.config.kinetics, result.config.volume
+        d["test_stochastic_forward"] = m0.get("test_stochastic_forward")
+        d["stochastic"] = result.stochastic
+        d["evaluation"] += (f" by the ODE from the learned counts / Ω; test_stochastic_forward: "
+                            f"the same phases simulated by {result.config.kinetics} at the "
+                            f"training Ω = {result.config.volume:g} (the honest one)")
     d["wall_time_s"] = {"total": t.get("total"), "setup": t.get("setup"),
                         "compile": t.get("compile"), "train": t.get("train"),
                         "evaluate": t.get("evaluate"), "chemical_eval": t.get("chemical_eval"),
+                        "stochastic_eval": t.get("stochastic_eval"),
                         "train_per_epoch": (t["train"] / max(epochs_run(result) - (
                             1 if result.config.mode == "ideal" else 0), 1))}
     if c is not None:
