@@ -11,39 +11,15 @@ from __future__ import annotations
 from functools import partial
 
 from ..errors import DataError
-from ..ideal.spec import ChemistryRates, ModelSpec
+from ..ideal.spec import ModelSpec
 from . import _data as D
+from ._defaults import TASK_RATES, bias_model, scaled_init
 from ._task import InitConfig, Target, Task
 
 __all__ = ["TASKS", "get_task", "task_names", "TASK_RATES"]
 
-TASK_RATES = ChemistryRates(annihilation=1e3)
-"""Chemistry rates of every task's default model: annihilation k_ann = 1e3 (the compiler's
-default is 1e4). Measured on all nine tasks (two-phase, seed 0, docs/tasks.md): every target is
-met and the final metrics stay within 4 % (losses) / 0.1 point (accuracies) of the k_ann = 1e4
-runs, while training is 4–8× faster — the feedforward phase's stiffness (fastest eigenvalue
-≈ k_ann·|z|) sets the explicit solver's step count. ``neuralcrn train TASK --k-ann 1e4`` trades
-the speed back for closer agreement with the ideal math."""
-
-
-def _ridge(d: int, n: int, alpha: float, T: float, eta: float, c: float = 1.0, m: int = 1,
-           nonlinearity: str = "quadratic") -> ModelSpec:
-    """Bias drive u = (x, 1), hidden width n, z(0) = 0, full Θ (n × (d+1)), h frozen at 0 (the
-    constant column of Θ is the bias), W trained, first-order gradient.
-
-    (α, T, η) are the *canonical* values; ``c`` is the chemical scale (see :func:`scaled`): the
-    spec gets α c³, T/c², η c² (and :func:`_init` multiplies Θ and W by c) — the same SGD
-    trajectory with c times smaller hidden concentrations and a c² times shorter forward phase.
-    """
-    return ModelSpec(inputs=d, outputs=m, drive="bias", hidden=n, z0="zero", theta="full",
-                     train_h=False, train_W=True, nonlinearity=nonlinearity,
-                     alpha=alpha * c ** 3, T=T / c ** 2, gradient="first-order",
-                     learning_rate=eta * c ** 2, rates=TASK_RATES)
-
-
-def _init(scale: float, w_scale: float, c: float = 1.0, **kw) -> InitConfig:
-    """Initialisation of canonical Θ scale / W scale at chemical scale ``c`` (Θ·c, W·c)."""
-    return InitConfig(scale=scale * c, w_scale=w_scale * c, **kw)
+_ridge = bias_model
+_init = scaled_init
 
 
 def _binary_notes(rule: str, box: str, k: float | None, extra: str = "") -> str:
@@ -155,7 +131,46 @@ def _build() -> dict[str, Task]:
                    "standardised with the training mean and sd, times 2; one-hot targets, "
                    "decision argmax",
     ))
+    tasks += [_real(name) for name in REAL]
     return {t.name: t for t in tasks}
+
+
+# ---------------------------------------------------------------- real data (scikit-learn bundled)
+# Canonical hyperparameters (ideal-mode sweeps, python -m neuralcrn.tasks._tune; docs/tasks.md):
+# hidden width n decoupled from d, Θ ~ N(0, gain²/(d+1)), W ~ N(0, w_scale²/n), chemical scale c.
+REAL = {
+    "breast-cancer": dict(d=30, m=1, classes=2, n=32, alpha=4.0, T=1.0, eta=0.005, epochs=40,
+                          gain=1.0, w_scale=1.0, c=2.0, scaling="standard",
+                          fractions=(0.65, 0.10, 0.25), target=0.96,
+                          desc="Wisconsin breast cancer (scikit-learn, bundled): 30 features, "
+                               "2 classes"),
+    "wine": dict(d=13, m=3, classes=3, n=32, alpha=4.0, T=1.0, eta=0.005, epochs=60,
+                 gain=1.0, w_scale=1.0, c=2.0, scaling="standard", fractions=(0.65, 0.10, 0.25),
+                 target=0.95, desc="Wine (scikit-learn, bundled): 13 features, 3 classes"),
+    "digits": dict(d=64, m=10, classes=10, n=128, alpha=4.0, T=1.0, eta=0.0015, epochs=120,
+                   gain=1.0, w_scale=1.0, c=2.0, scaling="pooled", fractions=(0.75, 0.05, 0.20),
+                   target=0.95, desc="handwritten digits (scikit-learn, bundled): 8×8 images, "
+                                     "64 inputs, 10 classes"),
+}
+
+
+def _real(name: str) -> Task:
+    from ._defaults import fan_in_init
+    from ._tabular import _notes_text
+
+    r = REAL[name]
+    notes = _notes_text(r["fractions"], r["scaling"], "classification", r["classes"],
+                        stratified=True)
+    return Task(
+        name=name, description=r["desc"], kind="classification",
+        model_spec=bias_model(r["d"], r["n"], r["alpha"], r["T"], r["eta"], r["c"], m=r["m"]),
+        epochs=r["epochs"], init=fan_in_init(r["d"], r["gain"], r["w_scale"], r["c"]),
+        target=Target("accuracy", r["target"], "test"),
+        decision="threshold" if r["m"] == 1 else "argmax",
+        threshold=0.5 if r["m"] == 1 else None,
+        generator=partial(D.sklearn_data, name, fractions=r["fractions"], scaling=r["scaling"],
+                          notes=notes),
+        data_notes=notes)
 
 
 TASKS: dict[str, Task] = _build()
