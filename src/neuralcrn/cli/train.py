@@ -37,6 +37,8 @@ def _test_name(ds) -> str:
 def _summary_lines(result) -> list[str]:
     """The run's numbers: the headline (chemical forward pass in chemical mode) first, the ideal
     predictor on the learned parameters beside it, then the distance from ideal training."""
+    import numpy as np
+
     m = result.metrics[0]
     K = result.config.replicates
     names = (("train", "train"), ("val", "validation"), ("test", _test_name(result.dataset)))
@@ -70,6 +72,10 @@ def _summary_lines(result) -> list[str]:
                 line += (f"   {_fmt_stat(s.get(f'ideal_predictor.{key}.loss')):>18s} "
                          f"{_fmt_stat(s.get(f'ideal_predictor.{key}.accuracy'), True):>16s}")
             lines.append(line)
+    if "rmse" in m["test"] and m["test"]["rmse"] is not None and np.any(
+            np.asarray(result.dataset.y_scale) != 1):
+        lines.append(f"test RMSE in the data's units: {m['test']['rmse']:.4g} (½MSE above is in "
+                     f"the model's standardised units)")
     if "vs_ideal_training" in m:
         lines.append(_vs_ideal_line(result))
     t = result.timings

@@ -50,8 +50,8 @@ def fan_in_init(d: int, gain: float, w_scale: float, c: float = 1.0) -> InitConf
     return scaled_init(gain / math.sqrt(d + 1), w_scale, c)
 
 
-TABULAR = {"hidden": 32, "alpha": 4.0, "T": 1.0, "eta": 0.005, "c": 2.0, "gain": 1.0,
-           "w_scale": 0.3, "steps": 20_000, "min_epochs": 10, "max_epochs": 100}
+TABULAR = {"hidden": 32, "alpha": 4.0, "T": 1.0, "eta": 0.005, "c": 2.0, "gain": 2.0,
+           "w_scale": 0.3, "steps": 8_000, "min_epochs": 10, "max_epochs": 100}
 """Defaults of a user's tabular data set (CSV, arrays): canonical α, T, η at chemical scale c,
 Θ ~ N(0, gain²/(d+1)), W ~ N(0, w_scale²/n), epochs = steps / training rows (clipped)."""
 

@@ -139,15 +139,15 @@ def _build() -> dict[str, Task]:
 # Canonical hyperparameters (ideal-mode sweeps, python -m neuralcrn.tasks._tune; docs/tasks.md):
 # hidden width n decoupled from d, Θ ~ N(0, gain²/(d+1)), W ~ N(0, w_scale²/n), chemical scale c.
 REAL = {
-    "breast-cancer": dict(d=30, m=1, classes=2, n=32, alpha=4.0, T=1.0, eta=0.005, epochs=40,
-                          gain=1.0, w_scale=1.0, c=2.0, scaling="standard",
+    "breast-cancer": dict(d=30, m=1, classes=2, n=16, alpha=16.0, T=1.0, eta=0.002, epochs=30,
+                          gain=1.0, w_scale=0.1, c=2.0, scaling="standard",
                           fractions=(0.65, 0.10, 0.25), target=0.96,
                           desc="Wisconsin breast cancer (scikit-learn, bundled): 30 features, "
                                "2 classes"),
-    "wine": dict(d=13, m=3, classes=3, n=32, alpha=4.0, T=1.0, eta=0.005, epochs=60,
-                 gain=1.0, w_scale=1.0, c=2.0, scaling="standard", fractions=(0.65, 0.10, 0.25),
+    "wine": dict(d=13, m=3, classes=3, n=16, alpha=1.0, T=1.0, eta=0.005, epochs=30,
+                 gain=1.0, w_scale=0.3, c=2.0, scaling="standard", fractions=(0.65, 0.10, 0.25),
                  target=0.95, desc="Wine (scikit-learn, bundled): 13 features, 3 classes"),
-    "digits": dict(d=64, m=10, classes=10, n=128, alpha=4.0, T=1.0, eta=0.0015, epochs=120,
+    "digits": dict(d=64, m=10, classes=10, n=128, alpha=4.0, T=1.0, eta=0.0015, epochs=80,
                    gain=1.0, w_scale=1.0, c=2.0, scaling="pooled", fractions=(0.75, 0.05, 0.20),
                    target=0.95, desc="handwritten digits (scikit-learn, bundled): 8×8 images, "
                                      "64 inputs, 10 classes"),

@@ -317,7 +317,7 @@ def table_from_frame(frame, target, *, source: str = "<data frame>") -> Table:
         except (TypeError, ValueError):
             i = next(i for i, v in enumerate(col) if _number(v) is None)
             raise DataError(f"{source}: row {i}: column {n!r} (column {names.index(n) + 1}): "
-                            f"{col[i]!r} is not a number") from None
+                            f"{str(col[i])!r} is not a number") from None
     Y = np.column_stack([column(t) for t in target])
     return table_from_arrays(np.column_stack(Xcols), Y, features=feats, target_names=target,
                              source=source)
@@ -329,7 +329,8 @@ def split_indices(n: int, fractions, seed: int, labels=None, *, source: str = "d
     """Indices ``(train, val, test)`` of a seeded split of ``n`` rows.
 
     With ``labels`` ``(n,)`` (ints) the split is stratified: within each class the rows are
-    permuted by the seed and the class's count × fraction (rounded) goes to validation and test,
+    permuted by the seed and the class's count × fraction (rounded half up) goes to validation
+    and test,
     the rest to training; every class needs at least one row in each split whose fraction is > 0
     and two in training. Without labels: one permutation, the same rounding on n. Each split is
     then shuffled. Sizes do not depend on the seed.
@@ -343,7 +344,7 @@ def split_indices(n: int, fractions, seed: int, labels=None, *, source: str = "d
     parts = ([], [], [])
     for c, members in enumerate(groups):
         k = members.size
-        n_val, n_test = int(round(f[1] * k)), int(round(f[2] * k))
+        n_val, n_test = _round_half_up(f[1] * k), _round_half_up(f[2] * k)
         need = [(f[1] > 0, n_val, "validation"), (f[2] > 0, n_test, "test")]
         short = k - n_val - n_test < 2 or any(want and got < 1 for want, got, _ in need)
         if short:
@@ -362,9 +363,13 @@ def split_indices(n: int, fractions, seed: int, labels=None, *, source: str = "d
     return tuple(rng.permutation(np.concatenate(p)).astype(np.int64) for p in parts)
 
 
+def _round_half_up(v: float) -> int:
+    return int(math.floor(v + 0.5 + 1e-9))
+
+
 def _min_count(f) -> int:
     for k in range(2, 10_000):
-        nv, nt = int(round(f[1] * k)), int(round(f[2] * k))
+        nv, nt = _round_half_up(f[1] * k), _round_half_up(f[2] * k)
         if k - nv - nt >= 2 and (f[1] == 0 or nv >= 1) and (f[2] == 0 or nt >= 1):
             return k
     return 10_000

@@ -236,7 +236,12 @@ def _metrics_of(dataset, pred, Y) -> dict:
     if np.any(bad):
         return {"loss": None, "accuracy": None, "failed_points": int(bad.sum())}
     r = evaluate(dataset, pred, Y)
-    return {"loss": r["half_mse"], "accuracy": r["accuracy"]}
+    out = {"loss": r["half_mse"], "accuracy": r["accuracy"]}
+    if dataset.kind == "regression":
+        # root mean square error in the data's units (targets may be standardised)
+        err = (pred - np.asarray(Y, dtype=float)) * np.asarray(dataset.y_scale)
+        out["rmse"] = float(np.sqrt(np.mean(np.sum(err ** 2, axis=1))))
+    return out
 
 
 def _split_metrics(dataset, splits, pred) -> dict:
@@ -255,7 +260,8 @@ def _stacked(dataset, splits) -> np.ndarray:
 
 def evaluate_params(spec: ModelSpec, params: Params, dataset, splits=("train", "val", "test"),
                     solver=None) -> dict:
-    """``{split: {"loss": ½MSE, "accuracy": float or None}}`` of the ideal predictor."""
+    """``{split: {"loss": ½MSE, "accuracy": float or None}}`` of the ideal predictor (plus
+    ``"rmse"``, the root mean square error in the data's units, for regression)."""
     pred = predict_params(spec, params, _stacked(dataset, splits), solver)
     return _split_metrics(dataset, splits, pred)
 
@@ -460,7 +466,7 @@ def _difference(a: dict, b: dict) -> dict:
     out = {}
     for s in SPLITS:
         out[s] = {q: (None if a[s].get(q) is None or b[s].get(q) is None
-                      else float(a[s][q] - b[s][q])) for q in ("loss", "accuracy")}
+                      else float(a[s][q] - b[s][q])) for q in b[s]}
     return out
 
 
@@ -520,7 +526,7 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None) -
     log: optional callable receiving one line per epoch (used when ``progress`` is off).
 
     Metrics (``result.metrics[k]``): ``"train"``, ``"val"``, ``"test"`` → ``{"loss": ½MSE,
-    "accuracy"}`` — in chemical mode the chemical forward pass (``"evaluated_by"`` says which;
+    "accuracy"}`` (regression: ``"rmse"`` in the data's units too) — in chemical mode the chemical forward pass (``"evaluated_by"`` says which;
     ``"failed_points"`` counts points whose solve failed), else the ideal predictor;
     ``"ideal_predictor"`` (chemical mode): the ideal math on the learned parameters;
     ``"ideal_training"`` and ``"vs_ideal_training"`` (``"param_relative_difference"``,

@@ -30,6 +30,9 @@ from ._model_file import model_dict, read_format_json
 __all__ = ["check_out_dir", "write_run", "read_config", "RUN_CONFIG_FORMAT", "param_names"]
 
 RUN_CONFIG_FORMAT = "neuralcrn-run/1"
+MAX_PLOTTED_PARAMS = 200
+"""parameters.png draws at most this many parameter trajectories (evenly spaced); parameters.csv
+holds all."""
 
 
 def check_out_dir(out, overwrite: bool = False) -> Path:
@@ -249,8 +252,14 @@ def _plots(result: TrainResult, folder: Path):
                            val_accuracy=h["val_accuracy"], running_loss=h["running_loss"],
                            title=name)
     vals = np.stack([_flat(spec, p) for p in result.param_history[0]])
-    plots.plot_parameter_trajectories(epochs, vals, param_names(spec), folder / "parameters.png",
-                                      title=f"{name}: parameters after each epoch")
+    names = param_names(spec)
+    title = f"{name}: parameters after each epoch"
+    if len(names) > MAX_PLOTTED_PARAMS:
+        keep = np.unique(np.linspace(0, len(names) - 1, MAX_PLOTTED_PARAMS).round().astype(int))
+        vals, names = vals[:, keep], [names[i] for i in keep]
+        title += f" ({keep.size} of {len(param_names(spec))}, evenly spaced)"
+    plots.plot_parameter_trajectories(epochs, vals, names, folder / "parameters.png",
+                                      title=title)
     p0 = result.params[0]
     chem = result.chemical_predictions[0] if result.chemical_predictions else None
     source = "chemical forward pass" if chem is not None else "ideal predictor"
