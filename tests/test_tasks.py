@@ -313,3 +313,57 @@ def test_short_ideal_training_lowers_the_loss(name, epochs):
     assert r["steps"] == epochs * ds.X_train.shape[0]
     assert r["val"]["half_mse"] < 0.5 * before["half_mse"]
     assert len(r["epoch_loss"]) == epochs
+
+
+# ------------------------------------------------------------------ real data (bundled)
+@pytest.mark.parametrize("name,d,classes", [("breast-cancer", 30, 2), ("wine", 13, 3),
+                                            ("digits", 64, 10)])
+def test_real_data_sets_are_stratified_scaled_and_complete(name, d, classes):
+    import sklearn.datasets as skd
+    loader = {"breast-cancer": skd.load_breast_cancer, "wine": skd.load_wine,
+              "digits": skd.load_digits}[name]()
+    ds = get_task(name).make_data(0)
+    assert ds.d == d and ds.test_kind == "split"
+    assert ds.m == (1 if classes == 2 else classes)
+    assert ds.decision == ("threshold" if classes == 2 else "argmax")
+    # every row of the bundled data lands in exactly one split, with its own label
+    counts = np.bincount(loader.target, minlength=classes)
+    seen = np.zeros(classes, dtype=int)
+    names = list(ds.class_names)
+    for s in ("train", "val", "test"):
+        raw = ds.raw_inputs(ds.split(s)[0])
+        lab = ds.labels(s)
+        seen += np.bincount(lab, minlength=classes)
+        rows = {tuple(np.round(r, 6)): str(loader.target_names[c]) for r, c in
+                zip(loader.data, loader.target)}
+        for r, k in zip(np.round(raw, 6)[:20], lab[:20]):
+            assert rows[tuple(r)] == names[k]
+    np.testing.assert_array_equal(np.sort(seen), np.sort(counts))
+    # the scaling is fitted on the training split
+    if name == "digits":          # pooled: per-pixel mean, one common scale
+        np.testing.assert_allclose(ds.X_train.mean(axis=0), 0, atol=1e-12)
+        assert np.unique(ds.x_scale).size == 1
+        np.testing.assert_allclose(np.sqrt(np.mean(ds.X_train ** 2)), 1.0, rtol=1e-12)
+    else:
+        np.testing.assert_allclose(ds.X_train.mean(axis=0), 0, atol=1e-12)
+        np.testing.assert_allclose(ds.X_train.std(axis=0), 1, atol=1e-12)
+
+
+def test_closed_form_sweep_trainer_matches_ideal_training():
+    """tasks._sweep (closed-form z(T)) is the ideal math: same parameters as ideal.train_epoch."""
+    from neuralcrn import ideal
+    from neuralcrn.tasks._sweep import closed_form_predict, closed_form_train
+    from neuralcrn.tasks._tune import SOLVER
+    t = get_task("wine")
+    ds = t.make_data(1)
+    p = t.init_params(1)
+    orders = np.stack([epoch_order(1, e, ds.X_train.shape[0]) for e in range(2)])
+    q, _ = closed_form_train(t.model_spec, p, ds.X_train, ds.Y_train, orders)
+    r = p
+    for o in orders:
+        r, _ = ideal.train_epoch(t.model_spec, r, ds.X_train[o], ds.Y_train[o], solver=SOLVER)
+    for a, b in zip(q, r):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(closed_form_predict(t.model_spec, q, ds.X_test),
+                               np.asarray(ideal.predict_batch(t.model_spec, q, ds.X_test,
+                                                              solver=SOLVER)), atol=1e-7)
