@@ -41,8 +41,8 @@ def _build() -> dict[str, Task]:
     C = SCALE
 
     # ---------------------------------------------------------------- regressions
-    # The linear model is exact under first-order training. Canonical T = 1, η = 0.01, run with
-    # time compressed 4× (T = 0.25, Θ updates 4× larger per unit time → η·16 = 0.16): the same
+    # The linear model is exact under first-order training. Canonical T = 1, η = 0.005, run with
+    # time compressed 4× (T = 0.25, Θ updates 4× larger per unit time → η·16 = 0.08): the same
     # SGD trajectory, a 4× shorter forward phase.
     tasks.append(Task(
         name="linear-regression",
@@ -51,8 +51,8 @@ def _build() -> dict[str, Task]:
         model_spec=ModelSpec(inputs=2, drive="augment", augment_count=1, augment_value=1.0,
                              z0="drive", theta="diagonal", train_h=False, train_W=False,
                              nonlinearity="none", alpha=0.0, T=0.25, gradient="first-order",
-                             learning_rate=0.16, rates=TASK_RATES),
-        epochs=20,
+                             learning_rate=0.08, rates=TASK_RATES),
+        epochs=40,
         init=InitConfig(scale=0.0, readout="ones"),
         target=Target("half_mse", 0.095, "val"),
         generator=partial(D.regression_data, "linear-regression", target=D.linear_target,
@@ -62,20 +62,21 @@ def _build() -> dict[str, Task]:
                    "/ 100 test (a fresh sample by the same rule); noise floor ½σ² = 0.08",
     ))
     regs = (("bilinear", "y = x1·x2 + x2² + N(0, 0.1²), x ~ U(0.5, 2)² (SPEC §5)",
-             D.bilinear_target, _ridge(2, 8, 1.0, 1.0, 0.04, C["bilinear"]),
-             _init(2.0, 0.3, C["bilinear"])),
+             D.bilinear_target, _ridge(2, 64, 0.5, 2.0, 0.005, C["bilinear"]),
+             _init(1.0, 1.0, C["bilinear"]), 80, 1.0),
             ("sin-square", "y = sin x1 + x2² + N(0, 0.1²), x ~ U(0.5, 2)² (SPEC §5)",
-             D.sin_square_target, _ridge(2, 12, 1.0, 1.0, 0.02, C["sin-square"]),
-             _init(2.0, 1.0, C["sin-square"])))
-    for name, desc, target, spec, init in regs:
+             D.sin_square_target, _ridge(2, 16, 0.5, 2.0, 0.01, C["sin-square"]),
+             _init(2.0, 0.3, C["sin-square"]), 40, 1.0))
+    for name, desc, target, spec, init, epochs, k in regs:
         tasks.append(Task(
-            name=name, description=desc, kind="regression", model_spec=spec, epochs=40,
+            name=name, description=desc, kind="regression", model_spec=spec, epochs=epochs,
             init=init, target=Target("half_mse", 0.02, "val"),
             generator=partial(D.regression_data, name, target=target, lo=[0.5, 0.5],
                               hi=[2.0, 2.0], noise=0.1, n_train=50, n_val=100, n_test=100,
-                              scale_to=1.0),
-            data_notes="x ~ U(0.5, 2)² mapped onto [−1, 1]² (x' = (x − 1.25)/0.75), targets raw; "
-                       "50 train / 100 val / 100 test (fresh sample); noise floor 0.005",
+                              scale_to=k),
+            data_notes=f"x ~ U(0.5, 2)² mapped onto [−{k:g}, {k:g}]² (x' = (x − 1.25)·{k:g}/0.75), "
+                       "targets raw; 50 train / 100 val / 100 test (fresh sample); noise floor "
+                       "0.005",
         ))
 
     # ---------------------------------------------------------------- 2-d classifiers
@@ -93,24 +94,24 @@ def _build() -> dict[str, Task]:
     c = C["linear-classification"]
     binary("linear-classification", "linear classification: 1 if x1 + 2 x2 > 2 else 0",
            D.linear_class_rule, [0.0, 0.0], [2.0, 2.0], 100, 3.0,
-           _ridge(2, 12, 4.0, 2.0, 0.005, c), 30, _init(1.0, 0.3, c),
+           _ridge(2, 32, 1.0, 1.0, 0.0025, c), 30, _init(1.0, 0.3, c),
            Target("accuracy", 0.97, "test"))
     c = C["xor"]
-    binary("xor", "XOR: round(x1) xor round(x2)", D.xor_rule, [0.0, 0.0], [1.0, 1.0], 30, 1.0,
-           _ridge(2, 16, 1.0, 1.0, 0.005, c), 100,
-           _init(2.0, 1.0, c, theta="fan", fan_bias=0.5), Target("accuracy", 0.95, "test"))
+    binary("xor", "XOR: round(x1) xor round(x2)", D.xor_rule, [0.0, 0.0], [1.0, 1.0], 30, 2.0,
+           _ridge(2, 32, 1.0, 2.0, 0.005, c), 100,
+           _init(2.0, 0.3, c, theta="fan", fan_bias=0.5), Target("accuracy", 0.95, "test"))
     c = C["and"]
-    binary("and", "AND: round(x1) and round(x2)", D.and_rule, [0.0, 0.0], [1.0, 1.0], 30, 1.0,
-           _ridge(2, 12, 2.0, 1.0, 0.02, c), 30, _init(2.0, 0.3, c),
-           Target("accuracy", 0.97, "test"))
+    binary("and", "AND: round(x1) and round(x2)", D.and_rule, [0.0, 0.0], [1.0, 1.0], 30, 2.0,
+           _ridge(2, 16, 2.0, 2.0, 0.005, c), 30,
+           _init(2.0, 0.3, c, theta="fan", fan_bias=0.5), Target("accuracy", 0.97, "test"))
     c = C["or"]
-    binary("or", "OR: round(x1) or round(x2)", D.or_rule, [0.0, 0.0], [1.0, 1.0], 30, 1.0,
-           _ridge(2, 12, 2.0, 2.0, 0.04, c), 30, _init(1.0, 1.0, c),
-           Target("accuracy", 0.97, "test"))
+    binary("or", "OR: round(x1) or round(x2)", D.or_rule, [0.0, 0.0], [1.0, 1.0], 30, 2.0,
+           _ridge(2, 16, 4.0, 2.0, 0.02, c), 60,
+           _init(1.0, 0.3, c, theta="fan", fan_bias=0.5), Target("accuracy", 0.97, "test"))
     c = C["rings"]
     binary("rings", "concentric rings: 0 for r ≤ 0.45, 1 for r ≥ 0.5",
            D.rings_rule, [-1.0, -1.0], [1.0, 1.0], 200, 1.0,
-           _ridge(2, 16, 1.0, 2.0, 0.01, c), 100, _init(2.0, 1.0, c),
+           _ridge(2, 32, 0.5, 2.0, 0.0025, c), 200, _init(2.0, 0.3, c),
            Target("accuracy", 0.95, "test"), reject=D.rings_gap, grid_rule=D.rings_grid_rule,
            extra="; points with 0.45 < r < 0.5 are redrawn (train/val); the outer class is the "
                  "whole square outside r = 0.5 (corners included); grid points in the gap are "
@@ -121,9 +122,9 @@ def _build() -> dict[str, Task]:
     tasks.append(Task(
         name="iris", description="Iris (scikit-learn, bundled): 4 features, 3 classes (SPEC §6)",
         kind="classification",
-        model_spec=_ridge(4, 12, 4.0, 2.0, 0.005, c, m=3),
-        epochs=40,
-        init=_init(2.0, 0.3, c),
+        model_spec=_ridge(4, 16, 1.0, 1.0, 0.01, c, m=3),
+        epochs=80,
+        init=_init(1.0, 1.0, c),
         target=Target("accuracy", 0.93, "test"),
         decision="argmax",
         generator=partial(D.iris_data, "iris", scale_to=2.0),
@@ -140,7 +141,7 @@ def _build() -> dict[str, Task]:
 # hidden width n decoupled from d, Θ ~ N(0, gain²/(d+1)), W ~ N(0, w_scale²/n), chemical scale c.
 REAL = {
     "breast-cancer": dict(d=30, m=1, classes=2, n=16, alpha=16.0, T=1.0, eta=0.002, epochs=30,
-                          gain=1.0, w_scale=0.1, c=2.0, scaling="standard",
+                          gain=1.0, w_scale=0.1, c=1.0, scaling="standard",
                           fractions=(0.65, 0.10, 0.25), target=0.96,
                           desc="Wisconsin breast cancer (scikit-learn, bundled): 30 features, "
                                "2 classes"),
