@@ -22,6 +22,6 @@ def test_reactions_are_exactly_linear_in_d_at_fixed_width():
 def test_size_table_fits_an_exponent_at_most_one():
     res = size_table(family_d=(2, 8, 32), tasks=("iris",))
     assert res["fit"]["reactions"] <= 1.0 and res["fit"]["species"] <= 1.0
-    assert res["real"][0]["task"] == "iris" and res["real"][0]["reactions"] == 1230
+    assert res["real"][0]["task"] == "iris" and res["real"][0]["reactions"] == 1626
     text = markdown(res)
-    assert "| `iris` default | 4 | 12 | 3 | 369 | 1,230 | 2 |" in text
+    assert "| `iris` default | 4 | 16 | 3 | 481 | 1,626 | 2 |" in text

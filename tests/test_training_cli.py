@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from scipy.integrate import solve_ivp
+from model_json_eval import predict_model_units
 
 from neuralcrn.cli import main
 
@@ -57,26 +57,7 @@ def test_run_folder_contents(run_dir):
     assert (run_dir / "circuit.crn").read_text().count("# ---- module") == 2
 
 
-def _model_predict(model, X):
-    """ŷ of model.json by the stated math, with scipy (all points as one vectorised system)."""
-    d, n = model["inputs"], model["hidden"]
-    th, h, W = (np.asarray(model[k], float) for k in ("theta", "h", "W"))
-    tail = ([model["augment_value"]] * model["augment_count"] if model["drive"] == "augment"
-            else [1.0])
-    U = np.hstack([X, np.tile(tail, (X.shape[0], 1))])
-    Z0 = U.copy() if model["z0"] == "drive" else np.zeros((X.shape[0], n))
-    drive = U @ th.T + h
-    a = model["alpha"]
-    phi = {"none": lambda z: 0 * z, "quadratic": lambda z: a * z * np.abs(z),
-           "cubic": lambda z: a * z ** 3}[model["nonlinearity"]]
-
-    def f(t, zflat):
-        z = zflat.reshape(-1, n)
-        return (drive - phi(z)).ravel()
-
-    sol = solve_ivp(f, (0.0, model["T"]), Z0.ravel(), method="RK45", rtol=1e-9, atol=1e-11)
-    assert sol.success
-    return sol.y[:, -1].reshape(-1, n) @ W.T
+_model_predict = predict_model_units
 
 
 def test_run_files_are_as_readable_as_plain_files(run_dir):

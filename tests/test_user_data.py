@@ -1,7 +1,7 @@
 """Your own data: CSV files, arrays and data frames → tasks → training → model.json (format 2).
 
-The independent evaluator below reads model.json alone and evaluates it with numpy and scipy's
-``solve_ivp`` — sharing no code with neuralcrn — on raw inputs (it applies the file's own input
+The independent evaluator (tests/model_json_eval.py) reads model.json alone and evaluates it with
+numpy and scipy's ``solve_ivp`` — sharing no code with neuralcrn — on raw inputs (it applies the file's own input
 scaling, output scaling and class names). Its results must match metrics.json: exactly (to the
 ODE tolerance) for the ideal predictor, within one point for the chemical headline.
 """
@@ -13,40 +13,12 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from scipy.integrate import solve_ivp
+from model_json_eval import evaluate_model_json
 
 from neuralcrn.cli import main
 from neuralcrn.errors import DataError
 from neuralcrn.tasks import (arrays_task, csv_task, fit_scaling, frame_task, read_csv_table,
                              split_indices, task_from_source)
-
-
-# ------------------------------------------------------------------ the independent evaluator
-def evaluate_model_json(model: dict, X_raw) -> tuple[np.ndarray, list | None]:
-    """(ŷ in the data's units (N, m), predicted classes or None) of a neuralcrn-model/2 dict."""
-    X = (np.asarray(X_raw, float) - np.asarray(model["input_offset"])) / np.asarray(
-        model["input_scale"])
-    n = model["hidden"]
-    th, h, W = (np.asarray(model[k], float) for k in ("theta", "h", "W"))
-    tail = ([model["augment_value"]] * model["augment_count"] if model["drive"] == "augment"
-            else [1.0])
-    U = np.hstack([X, np.tile(tail, (X.shape[0], 1))])
-    Z0 = U.copy() if model["z0"] == "drive" else np.zeros((X.shape[0], n))
-    drive = U @ th.T + h
-    a = model["alpha"]
-    phi = {"none": lambda z: 0 * z, "quadratic": lambda z: a * z * np.abs(z),
-           "cubic": lambda z: a * z ** 3}[model["nonlinearity"]]
-    sol = solve_ivp(lambda t, z: (drive - phi(z.reshape(-1, n))).ravel(), (0.0, model["T"]),
-                    Z0.ravel(), method="RK45", rtol=1e-9, atol=1e-11)
-    assert sol.success
-    Yhat = sol.y[:, -1].reshape(-1, n) @ W.T
-    classes = None
-    if model["decision"] == "threshold":
-        lab = (Yhat[:, 0] > model["threshold"]).astype(int)
-        classes = [model["class_names"][k] for k in lab]
-    elif model["decision"] == "argmax":
-        classes = [model["class_names"][k] for k in np.argmax(Yhat, axis=1)]
-    return Yhat * np.asarray(model["output_scale"]) + np.asarray(model["output_offset"]), classes
 
 
 # ------------------------------------------------------------------ small generated data sets

@@ -18,7 +18,6 @@ Equivalent for one task: ``neuralcrn train TASK --seeds 0-4 [--mode ideal]``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
@@ -112,13 +111,8 @@ def main(argv=None) -> int:
     names = a.tasks or task_names()
     log = lambda s: print(s, file=sys.stderr, flush=True)  # noqa: E731
     rows = seed_table(names, a.mode, a.seeds, a.runs, log=log)
-    text = markdown(rows)
-    print(text, end="")
-    from ..chemistry._atomic import write_text_atomic
-    if a.json:
-        write_text_atomic(a.json, json.dumps(rows, indent=2) + "\n")
-    if a.markdown:
-        write_text_atomic(a.markdown, text)
+    from ._sizes import write_outputs
+    write_outputs(rows, markdown(rows), a.json, a.markdown)
     return 0 if all(r["met"] for r in rows) else 1
 
 

@@ -170,14 +170,19 @@ def main(argv=None) -> int:
     res = size_table([d for d in FAMILY_D if d <= a.max_d], log=log)
     if a.time:
         res["time"] = step_times(log=log)
-    text = markdown(res)
-    print(text, end="")
-    from ..chemistry._atomic import write_text_atomic
-    if a.json:
-        write_text_atomic(a.json, json.dumps(res, indent=2) + "\n")
-    if a.markdown:
-        write_text_atomic(a.markdown, text)
+    write_outputs(res, markdown(res), a.json, a.markdown)
     return 0
+
+
+def write_outputs(obj, text: str, json_path=None, markdown_path=None) -> None:
+    """Print ``text``; write ``obj`` as JSON and ``text`` as Markdown where paths are given
+    (atomically)."""
+    from ..chemistry._atomic import write_text_atomic
+    print(text, end="")
+    if json_path:
+        write_text_atomic(json_path, json.dumps(obj, indent=2) + "\n")
+    if markdown_path:
+        write_text_atomic(markdown_path, text)
 
 
 if __name__ == "__main__":

@@ -118,22 +118,29 @@ def _is_missing(text: str) -> bool:
 
 
 # ------------------------------------------------------------------ reading
-def _read_rows(path: Path):
-    """(header, [(line, fields)]) of a CSV file; blank lines and '#' lines are skipped."""
+def read_text(path) -> str:
+    """The text of a UTF-8 file (a byte-order mark is dropped); DataError naming the file if it
+    is missing, a folder or not text."""
+    path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise DataError(f"{path}: is a directory, not a CSV file") from None
     except UnicodeDecodeError:
         raise DataError(f"{path}: not a UTF-8 text file") from None
+
+
+def _read_rows(path: Path):
+    """(header, [(line, fields)]) of a CSV file; blank lines and '#' lines are skipped."""
     header, rows = None, []
-    lines = text.splitlines()
+    lines = read_text(path).splitlines()
     reader = csv.reader(lines)
-    for lineno, fields in enumerate(reader, start=1):
-        raw = lines[lineno - 1].strip() if lineno - 1 < len(lines) else ""
-        if not fields or not raw or raw.startswith("#"):
+    for fields in reader:
+        lineno = reader.line_num
+        if not fields or (len(fields) == 1 and not fields[0].strip()) \
+                or fields[0].lstrip().startswith("#"):
             continue
         fields = [f.strip() for f in fields]
         if header is None:

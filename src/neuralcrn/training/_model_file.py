@@ -241,15 +241,9 @@ def read_inputs_csv(path, d: int) -> np.ndarray:
     skipped; blank lines and lines starting with ``#`` are ignored. Raises :class:`DataError`
     naming the file and line for a wrong number of columns, a non-number, NaN or infinity.
     """
+    from ..tasks._tabular import read_text
     path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not a text file") from None
+    text = read_text(path)
     rows = []
     first = True
     for lineno, raw in enumerate(text.splitlines(), start=1):
