@@ -107,6 +107,10 @@ def test_held_out_csv_and_predict(blobs_run, tmp_path):
         np.testing.assert_allclose(got, Yhat, atol=1e-6 if extra else 3e-2)
         assert [r[-1] for r in rows[1:]] == classes
     assert np.mean(np.array(classes) == table.targets[:, 0]) >= 0.85
+    # the held-out file itself (header names the features, target column included) works too
+    res = CliRunner().invoke(main, ["predict", str(out), "--input", str(held), "--ideal"])
+    assert res.exit_code == 0, res.output
+    assert [r.split(",")[-1] for r in res.output.strip().splitlines()[1:]] == classes
 
 
 def test_rerun_from_config_and_changed_file(blobs_run, tmp_path):

@@ -317,6 +317,10 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
 def predict_cmd(run_dir, input_csv, output_csv, model_units, use_ideal):
     """Evaluate the trained model of RUN_DIR on the points of a CSV file.
 
+    The CSV holds d numbers per line (optional header); or, for a model trained on named
+    columns (--data), any CSV whose header names those columns (others, e.g. the target, are
+    ignored).
+
     For a chemical run the prediction is the trained circuit's own chemical forward pass (its
     feedforward and readout phases with the learned parameter concentrations and the run's rate
     constants from config.json); --ideal (and any run without config.json or trained in ideal
@@ -335,7 +339,14 @@ def predict_cmd(run_dir, input_csv, output_csv, model_units, use_ideal):
     if not (run / "model.json").is_file():
         raise DataError(f"{run}: no model.json (is it a run folder written by neuralcrn train?)")
     model = load_model(run / "model.json")
-    X_raw = read_inputs_csv(input_csv, model.spec.inputs)
+    X_raw = None
+    if model.feature_names:
+        # a CSV whose header names the model's features (e.g. the training file, target
+        # column included): take those columns by name
+        from ..tasks import read_feature_columns
+        X_raw = read_feature_columns(input_csv, model.feature_names)
+    if X_raw is None:
+        X_raw = read_inputs_csv(input_csv, model.spec.inputs)
     X = X_raw if model_units else model.model_inputs(X_raw)
     Yhat, how = None, "ideal"
     if not use_ideal and (run / "config.json").is_file():

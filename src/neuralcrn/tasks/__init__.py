@@ -21,13 +21,14 @@ from ._task import InitConfig, Target, Task
 from ._defaults import TABULAR, bias_model, tabular_defaults
 from ._registry import TASKS, get_task, task_names
 from ._tabular import (DEFAULT_FRACTIONS, SCALINGS, Table, fit_scaling, read_csv_table,
-                       split_indices, table_from_arrays, table_from_frame, tabular_task)
+                       read_feature_columns, split_indices, table_from_arrays, table_from_frame,
+                       tabular_task)
 from ._source import arrays_task, csv_task, frame_task, save_arrays, task_from_source
 from . import metrics
 from .metrics import evaluate
 
 __all__ = ["Dataset", "Task", "InitConfig", "Target", "TASKS", "get_task", "task_names",
            "epoch_order", "evaluate", "metrics", "bias_model", "tabular_defaults", "TABULAR",
-           "Table", "read_csv_table", "table_from_arrays", "table_from_frame", "tabular_task",
+           "Table", "read_csv_table", "read_feature_columns", "table_from_arrays", "table_from_frame", "tabular_task",
            "split_indices", "fit_scaling", "DEFAULT_FRACTIONS", "SCALINGS", "csv_task",
            "arrays_task", "frame_task", "task_from_source", "save_arrays"]

@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import DataError
 from ._dataset import Dataset
 
-__all__ = ["Table", "read_csv_table", "table_from_arrays", "table_from_frame", "tabular_task",
+__all__ = ["Table", "read_csv_table", "read_feature_columns", "read_text", "table_from_arrays", "table_from_frame", "tabular_task",
            "split_indices", "fit_scaling", "DEFAULT_FRACTIONS", "SCALINGS", "file_sha256"]
 
 DEFAULT_FRACTIONS = (0.65, 0.10, 0.25)
@@ -210,15 +210,28 @@ def read_csv_table(path, target) -> Table:
         raise DataError(f"{path}: no data rows after the header (line {hline})")
     feat_idx = [j for j, n in enumerate(names) if n not in target]
     tgt_idx = [names.index(t) for t in target]
-    X = np.empty((len(rows), len(feat_idx)))
+    X = _numeric_columns(path, hline, names, rows, feat_idx)
     T = np.empty((len(rows), len(tgt_idx)), dtype=object)
-    lines = np.empty(len(rows), dtype=np.int64)
+    lines = np.asarray([lineno for lineno, _ in rows], dtype=np.int64)
+    for i, (lineno, fields) in enumerate(rows):
+        for k, j in enumerate(tgt_idx):
+            f = fields[j]
+            if _is_missing(f):
+                raise DataError(f"{path}:{lineno}: column {names[j]!r} (column {j + 1}): missing "
+                                f"target value {f!r}")
+            T[i, k] = f
+    return Table(X, T, tuple(names[j] for j in feat_idx), tuple(target), str(path), lines)
+
+
+def _numeric_columns(path, hline: int, names, rows, columns) -> np.ndarray:
+    """``(N, len(columns))`` floats of the given column indices; DataError naming file, line and
+    column for a short row, a missing, non-numeric or infinite value."""
+    X = np.empty((len(rows), len(columns)))
     for i, (lineno, fields) in enumerate(rows):
         if len(fields) != len(names):
             raise DataError(f"{path}:{lineno}: {len(fields)} fields, but the header (line "
                             f"{hline}) has {len(names)} columns")
-        lines[i] = lineno
-        for k, j in enumerate(feat_idx):
+        for k, j in enumerate(columns):
             f = fields[j]
             where = f"{path}:{lineno}: column {names[j]!r} (column {j + 1})"
             if _is_missing(f):
@@ -230,13 +243,18 @@ def read_csv_table(path, target) -> Table:
             if not math.isfinite(v):
                 raise DataError(f"{where}: {f!r} is not a finite number")
             X[i, k] = v
-        for k, j in enumerate(tgt_idx):
-            f = fields[j]
-            if _is_missing(f):
-                raise DataError(f"{path}:{lineno}: column {names[j]!r} (column {j + 1}): missing "
-                                f"target value {f!r}")
-            T[i, k] = f
-    return Table(X, T, tuple(names[j] for j in feat_idx), tuple(target), str(path), lines)
+    return X
+
+
+def read_feature_columns(path, features) -> np.ndarray | None:
+    """The columns named ``features`` of a CSV file with a header (in that order, other columns
+    ignored), or ``None`` when the header does not name them all (or there is no header).
+    Raises DataError naming file, line and column for a bad value."""
+    path = Path(path)
+    (hline, names), rows = _read_rows(path)
+    if not set(features) <= set(names) or not rows:
+        return None
+    return _numeric_columns(path, hline, names, rows, [names.index(f) for f in features])
 
 
 def table_from_arrays(X, y, *, features=None, target_names=None, source: str = "<arrays>") \
