@@ -7,7 +7,7 @@ import pytest
 
 import neuralcrn  # noqa: F401  (enables x64)
 from neuralcrn.chemistry import (DualRail, Reaction, ReactionNetwork, annihilation, catalytic_copy,
-                                 catalytic_product, compose, decode_array)
+                                 catalytic_product, compose, decode_array, transfer)
 from neuralcrn.errors import NetworkError
 
 
@@ -142,3 +142,40 @@ def test_catalytic_product_computes_signed_product(sign):
     assert _signed_rate(catalytic_copy(a, t, 2.0, sign=-1), t, conc) == pytest.approx(-2.5)
     with pytest.raises(NetworkError, match="single-rail"):
         catalytic_product(a, "u", "t")
+
+
+def test_motifs_with_several_signed_targets():
+    rng = np.random.default_rng(1)
+    a, b, t1, t2 = DualRail("a"), DualRail("b"), DualRail("t1"), DualRail("t2")
+    rxns = catalytic_product(a, b, [(t1, 1), (t2, -1)], 0.3)
+    assert len(rxns) == 4 and all(r.molecularity == 2 for r in rxns)
+    for _ in range(3):
+        conc = {s: rng.uniform(0, 2) for s in (*a.species, *b.species, *t1.species, *t2.species)}
+        ab = 0.3 * a.decode(conc) * b.decode(conc)
+        assert _signed_rate(rxns, t1, conc) == pytest.approx(ab, rel=1e-12)
+        assert _signed_rate(rxns, t2, conc) == pytest.approx(-ab, rel=1e-12)
+        # the overall sign flips every target
+        neg = catalytic_product(a, b, [(t1, 1), (t2, -1)], 0.3, sign=-1)
+        assert _signed_rate(neg, t1, conc) == pytest.approx(-ab, rel=1e-12)
+        cp = catalytic_copy(a, [(t1, -1), (t2, -1)], 2.0)
+        assert _signed_rate(cp, t2, conc) == pytest.approx(-2.0 * a.decode(conc), rel=1e-12)
+    # the same target twice receives the term twice (O^s -> O^s + 2E^s)
+    assert catalytic_copy(a, [(t1, 1), (t1, 1)])[0] == Reaction(["a_p"], {"a_p": 1, "t1_p": 2})
+    for bad, msg in (([], "at least one target"), ([(t1, 2)], "sign"), ([t1], "pairs"),
+                     ([(3, 1)], "DualRail or a species name")):
+        with pytest.raises(NetworkError, match=msg):
+            catalytic_copy(a, bad)
+
+
+def test_transfer_moves_the_signed_value():
+    a, e = DualRail("a"), DualRail("e")
+    # Y^s -> E^{-s}: the value of a goes, negated, into e
+    rx = transfer(a, [(e, -1)], 5.0)
+    assert rx == [Reaction(["a_p"], ["e_m"], 5.0), Reaction(["a_m"], ["e_p"], 5.0)]
+    conc = {"a_p": 2.0, "a_m": 0.5, "e_p": 0.0, "e_m": 0.0}
+    assert _signed_rate(rx, e, conc) == pytest.approx(-5.0 * 1.5)
+    assert _signed_rate(rx, a, conc) == pytest.approx(-5.0 * 1.5)
+    # O^s -> 2E^s and first-order decay
+    assert transfer(a, [(e, 1), (e, 1)], 1.0)[1] == Reaction(["a_m"], {"e_m": 2}, 1.0)
+    assert transfer(a, [], 3.0) == [Reaction(["a_p"], [], 3.0), Reaction(["a_m"], [], 3.0)]
+    assert transfer("x", "y") == [Reaction(["x"], ["y"], 1.0)]

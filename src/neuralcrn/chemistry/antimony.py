@@ -30,7 +30,8 @@ from ..errors import NeuralCRNError, SBMLError
 from .network import ReactionNetwork
 from .sbml import _export, import_sbml
 
-__all__ = ["to_antimony", "from_antimony", "read_antimony", "write_antimony"]
+__all__ = ["to_antimony", "to_antimony_switched", "from_antimony", "read_antimony",
+           "write_antimony"]
 
 _LOCK = threading.Lock()  # libAntimony keeps global state
 _UNNAMED = "__main"  # libAntimony's module name for text outside any 'model' block
@@ -65,33 +66,9 @@ def to_antimony(network: ReactionNetwork, *, check: bool = True) -> str:
         If the SBML export fails, libAntimony reports an error (its message is included), or
         (``check``) the text does not read back as ``network``.
     """
-    # libAntimony names the module after the model id, else after the model name (which may
-    # clash with a species id), else "doc0"; "__main" is its name for an unnamed model.
-    if network.name:
-        model_id = re.sub(r"\W", "_", network.name, flags=re.ASCII)
-        model_id = model_id if re.match(r"[A-Za-z_]", model_id) else "_" + model_id
-        if model_id == _UNNAMED:
-            model_id += "_"
-    else:
-        model_id = _UNNAMED
+    model_id = _model_id(network.name)
     xml, init, k_values = _export(network, units=False, model_id=model_id)
-    with _LOCK:
-        antimony.clearPreviousLoads()
-        if antimony.loadSBMLString(xml) < 0:
-            raise SBMLError(f"libAntimony could not read the SBML: {antimony.getLastError()}")
-        text = antimony.getAntimonyString(antimony.getMainModuleName())
-        antimony.clearPreviousLoads()
-    if not text:
-        raise SBMLError(f"libAntimony could not write the model: {antimony.getLastError()}")
-    exact = {**init, **k_values}
-
-    def repl(m: re.Match) -> str:
-        name, printed = m.group(2), float(m.group(3))
-        if name in exact and _close(printed, exact[name]):
-            return f"{m.group(1)}{name} = {exact[name]!r};"
-        return m.group(0)
-
-    text = _PRINTED.sub(repl, text)
+    text = _antimony_of(xml, {**init, **k_values})
     if check:
         try:
             back = from_antimony(text)
@@ -102,6 +79,55 @@ def to_antimony(network: ReactionNetwork, *, check: bool = True) -> str:
                             f"names that are Antimony keywords or built-in symbols, such as 'in', "
                             f"'model', 'pi' or 'exp', cannot be used in Antimony; use SBML or the "
                             f"text format): {_difference(network, back)}")
+    return text
+
+
+def _model_id(name: str) -> str:
+    # libAntimony names the module after the model id, else after the model name (which may
+    # clash with a species id), else "doc0"; "__main" is its name for an unnamed model.
+    if not name:
+        return _UNNAMED
+    model_id = re.sub(r"\W", "_", name, flags=re.ASCII)
+    model_id = model_id if re.match(r"[A-Za-z_]", model_id) else "_" + model_id
+    return model_id + "_" if model_id == _UNNAMED else model_id
+
+
+def _antimony_of(xml: str, exact: dict[str, float]) -> str:
+    """libAntimony's text of an SBML document, with the value assignments it printed with 15
+    digits (``A = 0.3;``) rewritten exactly from ``exact`` ``{symbol: value}``."""
+    with _LOCK:
+        antimony.clearPreviousLoads()
+        if antimony.loadSBMLString(xml) < 0:
+            raise SBMLError(f"libAntimony could not read the SBML: {antimony.getLastError()}")
+        text = antimony.getAntimonyString(antimony.getMainModuleName())
+        antimony.clearPreviousLoads()
+    if not text:
+        raise SBMLError(f"libAntimony could not write the model: {antimony.getLastError()}")
+
+    def repl(m: re.Match) -> str:
+        name, printed = m.group(2), float(m.group(3))
+        if name in exact and _close(printed, exact[name]):
+            return f"{m.group(1)}{name} = {exact[name]!r};"
+        return m.group(0)
+
+    return _PRINTED.sub(repl, text)
+
+
+def to_antimony_switched(switched) -> str:
+    """Antimony text of a :class:`~neuralcrn.chemistry.switched.SwitchedNetwork`: the document of
+    :func:`~neuralcrn.chemistry.sbml.to_sbml_switched` converted by libAntimony (events
+    ``E{n}: at time >= E{n}_time, priority = …: x1_p = E{n}_x1_p, …;`` — libAntimony's
+    defaults t0 = true, persistent = true, fromTrigger = true are the SBML's attributes), every
+    value written exactly. Raises :class:`SBMLError`."""
+    from .switched import SwitchedNetwork
+    if not isinstance(switched, SwitchedNetwork):
+        raise TypeError(f"to_antimony_switched expects a SwitchedNetwork, got "
+                        f"{type(switched).__name__}")
+    xml, init, values = _export(switched.network, units=False,
+                                model_id=_model_id(switched.network.name), switched=switched)
+    text = _antimony_of(xml, {**init, **values})
+    if switched.notes:
+        text = "".join(f"// {line}\n" for line in switched.notes.splitlines()) + text
     return text
 
 

@@ -20,8 +20,8 @@ import numpy as np
 from ..errors import NetworkError
 from .network import Reaction, _check_name
 
-__all__ = ["DualRail", "Operand", "annihilation", "catalytic_product", "catalytic_copy",
-           "rails_of", "PLUS", "MINUS"]
+__all__ = ["DualRail", "Operand", "Targets", "annihilation", "catalytic_product",
+           "catalytic_copy", "transfer", "rails_of", "PLUS", "MINUS"]
 
 PLUS = "_p"
 MINUS = "_m"
@@ -88,43 +88,93 @@ def annihilation(v: DualRail, rate_constant: float = 100.0) -> Reaction:
     return Reaction([v.plus, v.minus], [], rate_constant)
 
 
+Targets = Union[Operand, Sequence[tuple[Operand, int]]]
+"""One target operand (receives the term with sign +1), or ``[(operand, sign), ...]``: every
+listed operand receives the term times its sign (±1). A target listed twice receives it twice."""
+
+
+def _target_list(target: Targets, sign: int) -> list[tuple[Operand, int]]:
+    if sign not in (1, -1):
+        raise NetworkError(f"sign must be +1 or -1, got {sign!r}")
+    if isinstance(target, (DualRail, str)):
+        return [(target, sign)]
+    out = []
+    for item in target:
+        try:
+            t, s = item
+        except (TypeError, ValueError):
+            raise NetworkError(f"a target list holds (operand, sign) pairs, got {item!r}") from None
+        if s not in (1, -1):
+            raise NetworkError(f"the sign of target {t!r} must be +1 or -1, got {s!r}")
+        out.append((t, sign * s))
+    return out
+
+
+def _catalytic_targets(target: Targets, sign: int) -> list[tuple[Operand, int]]:
+    targets = _target_list(target, sign)
+    if not targets:
+        raise NetworkError("a catalytic motif needs at least one target")
+    return targets
+
+
 def _target_rail(target: Operand, sign: int) -> str:
     if isinstance(target, DualRail):
         return target.rail(sign)
+    if not isinstance(target, str):
+        raise NetworkError(f"target must be a DualRail or a species name, got {target!r}")
     if sign < 0:
         raise NetworkError(f"target {target!r} is single-rail but receives a negative term; "
                            "make it a DualRail")
     return target
 
 
-def catalytic_product(a: Operand, b: Operand, target: Operand, rate_constant: float = 1.0, *,
+def catalytic_product(a: Operand, b: Operand, target: Targets, rate_constant: float = 1.0, *,
                       sign: int = 1) -> list[Reaction]:
-    """Reactions that add ``sign · k · a · b`` to ``target`` while leaving ``a`` and ``b`` unchanged.
+    """Reactions that add ``σ · k · a · b`` to every target while leaving ``a`` and ``b`` unchanged.
 
-    For every rail pair (A^s, B^t): ``A^s + B^t ->{k} A^s + B^t + T^{sign·s·t}`` (4 reactions for two
-    dual rails, 2 when one operand is a plain non-negative species, 1 when both are). Under mass
-    action, d[T]/dt (signed) = sign · k · a · b exactly (SPEC §3, "drive" term).
+    For every rail pair (A^s, B^t): ``A^s + B^t ->{k} A^s + B^t + Σ_T T^{σ_T·sign·s·t}`` (4 reactions
+    for two dual rails, 2 when one operand is a plain non-negative species, 1 when both are). Under
+    mass action, d[T]/dt (signed) = σ_T · sign · k · a · b exactly, whatever the rails hold (SPEC §3,
+    "drive" term): the four terms sum to k([A⁺] − [A⁻])([B⁺] − [B⁻]).
 
-    ``a`` and ``b`` must be different species (the square of one value is a different motif).
+    ``target`` is one operand or a non-empty list of ``(operand, σ)`` pairs (see
+    :data:`Targets`). ``a`` and ``b`` must be different species (the square of one value is a
+    different motif).
+
+    Raises :class:`NetworkError` for a bad sign, no target, the same species twice, or a negative
+    term into a single-rail target.
     """
-    if sign not in (1, -1):
-        raise NetworkError(f"sign must be +1 or -1, got {sign!r}")
+    targets = _catalytic_targets(target, sign)
     out = []
     for sa, ta in rails_of(a):
         for sb, tb in rails_of(b):
             if sa == sb:
                 raise NetworkError(f"catalytic_product needs two different operands, got {sa!r} twice")
-            t = _target_rail(target, sign * ta * tb)
-            out.append(Reaction([sa, sb], [sa, sb, t], rate_constant))
+            prods = [sa, sb] + [_target_rail(t, s * ta * tb) for t, s in targets]
+            out.append(Reaction([sa, sb], prods, rate_constant))
     return out
 
 
-def catalytic_copy(a: Operand, target: Operand, rate_constant: float = 1.0, *,
+def catalytic_copy(a: Operand, target: Targets, rate_constant: float = 1.0, *,
                    sign: int = 1) -> list[Reaction]:
-    """Reactions that add ``sign · k · a`` to ``target``: ``A^s ->{k} A^s + T^{sign·s}`` (unimolecular)."""
-    if sign not in (1, -1):
-        raise NetworkError(f"sign must be +1 or -1, got {sign!r}")
-    return [Reaction([sa], [sa, _target_rail(target, sign * ta)], rate_constant)
+    """Reactions that add ``σ · k · a`` to every target, ``a`` unchanged:
+    ``A^s ->{k} A^s + Σ_T T^{σ_T·sign·s}`` (unimolecular; one per rail of ``a``). ``target`` as in
+    :func:`catalytic_product`."""
+    targets = _catalytic_targets(target, sign)
+    return [Reaction([sa], [sa] + [_target_rail(t, s * ta) for t, s in targets], rate_constant)
+            for sa, ta in rails_of(a)]
+
+
+def transfer(a: Operand, target: Targets, rate_constant: float = 1.0, *,
+             sign: int = 1) -> list[Reaction]:
+    """Reactions that *move* ``a`` into the targets: ``A^s ->{k} Σ_T T^{σ_T·sign·s}`` (one per rail).
+
+    The signed value of ``a`` decays like e^{−kt}, and each target gains σ_T · sign · a(0) ·
+    (1 − e^{−kt}) in total. An empty target list is first-order decay ``A^s → ∅``; a target
+    listed twice receives two copies (``O^s → 2E^s``).
+    """
+    targets = _target_list(target, sign)
+    return [Reaction([sa], [_target_rail(t, s * ta) for t, s in targets], rate_constant)
             for sa, ta in rails_of(a)]
 
 

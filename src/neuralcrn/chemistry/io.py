@@ -1,4 +1,5 @@
-"""Read and write reaction networks by file type (text, SBML, Antimony) and the bundled examples."""
+"""Read and write reaction networks by file type (text, SBML, Antimony; write only: Catalyst.jl,
+BNGL, Visual DSD) and the bundled examples."""
 
 from __future__ import annotations
 
@@ -12,7 +13,13 @@ from .network import ReactionNetwork
 __all__ = ["load_network", "save_network", "bundled_examples", "FORMATS"]
 
 FORMATS = {".crn": "text", ".txt": "text", ".xml": "sbml", ".sbml": "sbml", ".ant": "antimony",
-           ".antimony": "antimony"}
+           ".antimony": "antimony", ".jl": "catalyst", ".bngl": "bngl", ".dsd": "dsd"}
+"""File extension → format. ``catalyst``, ``bngl`` and ``dsd`` are written, never read."""
+
+EXPORT_ONLY = ("catalyst", "bngl", "dsd")
+WRITERS = {"text": "to_text", "sbml": "to_sbml", "antimony": "to_antimony",
+           "catalyst": "to_catalyst", "bngl": "to_bngl", "dsd": "to_dsd"}
+"""Format → the function of :mod:`neuralcrn.chemistry` that writes it."""
 
 
 def bundled_examples() -> dict[str, Path]:
@@ -23,8 +30,8 @@ def bundled_examples() -> dict[str, Path]:
 
 def _format_of(path: Path, fmt: str | None) -> str:
     if fmt:
-        if fmt not in ("text", "sbml", "antimony"):
-            raise NeuralCRNError(f"unknown format {fmt!r}: use text, sbml or antimony")
+        if fmt not in WRITERS:
+            raise NeuralCRNError(f"unknown format {fmt!r}: use one of {', '.join(WRITERS)}")
         return fmt
     try:
         return FORMATS[path.suffix.lower()]
@@ -51,6 +58,9 @@ def load_network(model: str | os.PathLike, fmt: str | None = None) -> ReactionNe
             raise NeuralCRNError(f"{model}: no such file (bundled examples: "
                                  f"{', '.join(sorted(examples))})")
     kind = _format_of(path, fmt)
+    if kind in EXPORT_ONLY:
+        raise NeuralCRNError(f"{path}: the {kind} format is written by neuralcrn but not read; "
+                             f"use a text (.crn), SBML (.xml) or Antimony (.ant) file")
     if kind == "text":
         from .text import read_text
         return read_text(path)
@@ -65,15 +75,7 @@ def save_network(network: ReactionNetwork, path: str | os.PathLike, fmt: str | N
     """Write ``network`` to ``path`` atomically in the format given by ``fmt`` or the extension."""
     from ._atomic import write_text_atomic
     path = Path(path)
-    kind = _format_of(path, fmt)
-    if kind == "text":
-        from .text import to_text
-        text = to_text(network)
-    elif kind == "sbml":
-        from .sbml import to_sbml
-        text = to_sbml(network)
-    else:
-        from .antimony import to_antimony
-        text = to_antimony(network)
+    import neuralcrn.chemistry as chemistry
+    text = getattr(chemistry, WRITERS[_format_of(path, fmt)])(network)
     write_text_atomic(path, text)
     return path

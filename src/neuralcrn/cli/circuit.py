@@ -1,4 +1,5 @@
-"""``neuralcrn circuit``: compile a Neural CRN and write it as text, SBML or Antimony."""
+"""``neuralcrn circuit``: compile a Neural CRN and write it as text, SBML, Antimony, Catalyst.jl,
+BNGL or Visual DSD."""
 
 from __future__ import annotations
 
@@ -50,36 +51,19 @@ def _build_spec(ctx, opts):
     return ModelSpec(**base)
 
 
-def _text_with_modules(circuit, net_text: str) -> str:
-    """The text format of the whole circuit with a comment line before each module's reactions."""
-    lines = net_text.rstrip("\n").split("\n")
-    R = circuit.network.n_reactions
-    head, body = lines[:len(lines) - R], lines[len(lines) - R:]
-    out = [f"# Neural CRN compiled by neuralcrn: {circuit.spec.nonlinearity} model, "
-           f"{circuit.spec.gradient} gradient",
-           "# rate law k*prod([X]^nu), no 1/nu! factor; modules run one after another as phases",
-           *head]
-    for name, (a, b) in circuit.ranges:
-        out.append(f"# ---- module {name}: reactions {a + 1}..{b}, "
-                   f"duration {circuit.duration(name):.6g}")
-        out.extend(body[a:b])
-    return "\n".join(out) + "\n"
-
-
 def _render(circuit, network, fmt: str, whole: bool) -> str:
-    from ..errors import NeuralCRNError
-    if fmt == "text":
-        from ..chemistry.text import to_text
-        text = to_text(network)
-        return _text_with_modules(circuit, text) if whole else text
-    if fmt == "sbml":
-        from ..chemistry.sbml import to_sbml
-        return to_sbml(network)
-    try:
-        from ..chemistry.antimony import to_antimony
-    except ImportError:
-        raise NeuralCRNError("Antimony export is not available in this installation") from None
-    return to_antimony(network)
+    import neuralcrn.chemistry as chemistry
+    from ..chemistry.io import WRITERS
+    if fmt == "text" and whole:
+        from ..compiler import (TWO_PHASE_MODULES, MinimalSpecies, circuit_text, minimal_program,
+                                step_program)
+        if isinstance(circuit.species_map, MinimalSpecies):
+            program = minimal_program(circuit)
+        else:
+            program = step_program(circuit, "two-phase" if circuit.module_names
+                                   == TWO_PHASE_MODULES else "modular")
+        return circuit_text(circuit, program=program)
+    return getattr(chemistry, WRITERS[fmt])(network)
 
 
 def _table(circuit) -> str:
@@ -96,6 +80,38 @@ def _table(circuit) -> str:
         lines.append(f"{r['module']:<14} {r['species']:>8d} {r['reactions']:>10d} "
                      f"{r['max_molecularity']:>10d} {r['duration']:>10.4g}  {ids:<14}{flag}")
     return "\n".join(lines)
+
+
+_MINIMAL_OPTIONS = {"inputs": "inputs", "horizon": "T", "learning_rate": "learning_rate",
+                    "augment_value": "augment_value"}
+
+
+def _minimal_circuit(ctx, opts):
+    """The minimal circuit (``--minimal``): the task's minimal model, or one with ``--inputs``;
+    the parameters are drawn like the others' (θ ~ N(0, 1) on the diagonal, h = 0, W = 1)."""
+    import dataclasses
+
+    from ..compiler import compile_minimal, minimal_spec
+    from ..errors import SpecError
+    from ..ideal import init_params
+    src = click.core.ParameterSource
+    given = {k for k in opts if ctx.get_parameter_source(k) == src.COMMANDLINE}
+    bad = given - set(_MINIMAL_OPTIONS) - {"minimal", "task", "k_ann", "seed", "fmt",
+                                           "module_name", "out"}
+    if bad:
+        raise SpecError(f"--minimal builds a fixed model family; {', '.join(sorted(bad))} "
+                        f"cannot be combined with it")
+    if opts["task"]:
+        from ..tasks import get_task
+        from ..training._minimal import task_minimal_spec
+        spec = task_minimal_spec(get_task(opts["task"]))
+    else:
+        spec = minimal_spec(opts["inputs"] or 2)
+    spec = spec.replace(**{f: opts[o] for o, f in _MINIMAL_OPTIONS.items() if o in given})
+    if opts["k_ann"] is not None:
+        spec = spec.replace(rates=dataclasses.replace(spec.rates, annihilation=opts["k_ann"]))
+    p = init_params(spec, opts["seed"])
+    return compile_minimal(spec, p._replace(h=p.h * 0, W=p.W * 0 + 1))
 
 
 @main.command("circuit")
@@ -130,8 +146,16 @@ def _table(circuit) -> str:
               show_default=True,
               help="Modules of the modular schedule, or the two-phase circuit that "
                    "'neuralcrn train' runs (feedforward | feedback; first-order gradient).")
-@click.option("--format", "fmt", type=click.Choice(["text", "sbml", "antimony"]), default="text",
-              show_default=True, help="Output format.")
+@click.option("--minimal", is_flag=True,
+              help="The minimal circuit of a linear model with non-negative inputs (with --task "
+                   "linear-regression: 10 species, 13 reactions); --inputs, --T, "
+                   "--learning-rate, --augment-value and --k-ann may be given.")
+@click.option("--format", "fmt",
+              type=click.Choice(["text", "sbml", "antimony", "catalyst", "bngl", "dsd"]),
+              default="text", show_default=True,
+              help="Output format: our text format, SBML, Antimony, Catalyst.jl source, "
+                   "BioNetGen BNGL or Visual DSD / crn-engine (rate constants converted where "
+                   "the tool divides by n!).")
 @click.option("--module", "module_name",
               type=click.Choice(["feedforward", "readout_error", "adjoint_init", "feedback",
                                  "update"]),
@@ -150,12 +174,15 @@ def circuit_cmd(ctx, **opts):
     from ..errors import SpecError
     from ..ideal import init_params
 
-    spec = _build_spec(ctx, opts)
-    two_phase = opts["schedule"] == "two-phase"
-    if two_phase and opts["gradient"] is None and opts["task"] is None:
-        spec = spec.replace(gradient="first-order")
-    params = init_params(spec, opts["seed"])
-    circuit = (compile_two_phase if two_phase else compile_circuit)(spec, params)
+    if opts["minimal"]:
+        circuit = _minimal_circuit(ctx, opts)
+    else:
+        spec = _build_spec(ctx, opts)
+        two_phase = opts["schedule"] == "two-phase"
+        if two_phase and opts["gradient"] is None and opts["task"] is None:
+            spec = spec.replace(gradient="first-order")
+        params = init_params(spec, opts["seed"])
+        circuit = (compile_two_phase if two_phase else compile_circuit)(spec, params)
     name = opts["module_name"]
     if name is not None and name not in circuit.module_names:
         raise SpecError(f"--module {name}: the {opts['schedule']} circuit has the modules "

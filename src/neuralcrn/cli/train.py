@@ -78,9 +78,9 @@ def _summary_lines(result) -> list[str]:
                      f"the model's standardised units)")
     if "vs_ideal_training" in m:
         lines.append(_vs_ideal_line(result))
+    from ..training._run_dir import epochs_run
     t = result.timings
-    E = result.epochs
-    per = t["train"] / max(E - (1 if result.config.mode == "ideal" else 0), 1)
+    per = t["train"] / max(epochs_run(result) - (1 if result.config.mode == "ideal" else 0), 1)
     comp = "first epoch (with compilation)" if result.config.mode == "ideal" else "compile"
     lines.append(f"time: {comp} {t['compile']:.2f} s, training {t['train']:.2f} s "
                  f"({per:.3g} s/epoch), evaluation {t['evaluate']:.2f} s"
@@ -194,12 +194,19 @@ def _split_option(text):
               help="Evaluate train/val losses after every N-th epoch and the last (0: only "
                    "before training and after the last epoch) [1].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.option("--minimal", is_flag=True,
+              help="Train the minimal circuit (linear-regression: 10 species, 13 reactions; "
+                   "single-rail inputs, y loaded into the error's minus rail).")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False),
+              help="Continue the run in DIR from its saved chemical state for --epochs more "
+                   "epochs [as many as it has done]; bit-identical to an uninterrupted run. "
+                   "Updates DIR atomically (or writes --out).")
 @click.pass_context
 @fail_cleanly
 def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, scaling, mode,
               schedule, epochs, seed, seeds_text, replicates, out, overwrite, config_path,
               hidden, alpha, horizon, learning_rate, k_ann, method, rtol, atol,
-              no_chemical_eval, no_ideal_reference, eval_every, quiet):
+              no_chemical_eval, no_ideal_reference, eval_every, quiet, minimal, resume_dir):
     """Train a task by online SGD (one sample per step) and write a run folder.
 
     TASK is one of linear-regression, linear-classification, bilinear, sin-square, xor, and,
@@ -214,11 +221,16 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
     import dataclasses
 
     from ..errors import DataError
-    from ..training import TrainConfig, check_out_dir, read_config, train, write_run
+    from ..training import TrainConfig, check_out_dir, read_config, train
     from ..training._loop import resolve_task
 
     src = click.core.ParameterSource
     given = {k for k in ctx.params if ctx.get_parameter_source(k) == src.COMMANDLINE}
+    if resume_dir:
+        from ._resume import resume_cmd
+        result, out, overwrite = resume_cmd(resume_dir, given, task, epochs, out, overwrite,
+                                            eval_every, no_chemical_eval, quiet)
+        return _finish(result, out, overwrite)
     if seeds_text is not None:
         if {"seed", "replicates"} & given:
             raise DataError("give either --seeds or --seed/--replicates")
@@ -262,12 +274,18 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
                       ideal_reference=cfg.ideal_reference and not no_ideal_reference)
     if eval_every is not None:
         cfg = cfg.replace(eval_every=eval_every)
+    if minimal:
+        cfg = cfg.replace(minimal=True)
     model = {k: v for k, v in (("hidden", hidden), ("alpha", alpha), ("T", horizon),
                                ("learning_rate", learning_rate)) if v is not None}
     if model or k_ann is not None:
         if task_obj is None:
             task_obj = resolve_task(cfg)
-        spec = cfg.spec or task_obj.model_spec
+        if cfg.spec is None and cfg.minimal:
+            from ..training._minimal import task_minimal_spec
+            spec = task_minimal_spec(task_obj)
+        else:
+            spec = cfg.spec or task_obj.model_spec
         if "hidden" in model and spec.drive != "bias":
             raise DataError(f"--hidden needs a bias-drive model; {cfg.task!r}'s hidden width is "
                             f"fixed by its inputs")
@@ -276,19 +294,26 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
             spec = spec.replace(rates=dataclasses.replace(spec.rates, annihilation=k_ann))
         cfg = cfg.replace(spec=spec)
     if out is None:
-        out = f"runs/{cfg.task}-{cfg.mode}-{cfg.schedule}-" + (
+        out = f"runs/{cfg.task}-{cfg.mode}-{'minimal' if cfg.minimal else cfg.schedule}-" + (
             f"seeds{cfg.seed}-{cfg.seed + cfg.replicates - 1}" if cfg.replicates > 1
             else f"seed{cfg.seed}")
     check_out_dir(out, overwrite)
 
-    result = train(cfg, task=task_obj, progress=not quiet)
+    _finish(train(cfg, task=task_obj, progress=not quiet), out, overwrite)
+
+
+def _finish(result, out, overwrite):
+    """Print the run's summary and write its folder."""
+    from ..training import write_run
+    cfg = result.config
     c = result.setup.circuit
     ds = result.dataset
     click.echo(f"task {cfg.task}: {cfg.mode} training, {cfg.schedule} schedule, "
                f"{result.epochs} epoch{'s' if result.epochs != 1 else ''} × "
                f"{ds.sizes()['train']} samples, seed {cfg.seed}"
                + (f"..{cfg.seed + cfg.replicates - 1}" if cfg.replicates > 1 else "")
-               + f", η = {result.spec.learning_rate:g}")
+               + f", η = {result.spec.learning_rate:g}"
+               + (f" (resumed after epoch {result.resumed_at[-1]})" if result.resumed_at else ""))
     if cfg.data is not None:
         click.echo(f"data: {ds.kind}, {ds.d} inputs → {ds.m} output{'s' if ds.m > 1 else ''}, "
                    f"{ds.sizes()['train']}/{ds.sizes()['val']}/{ds.sizes()['test']} rows "
@@ -386,7 +411,8 @@ def _chemical_prediction(run, model, X):
     import numpy as np
 
     from ..errors import DataError
-    from ..training import chemical_predict, chemical_setup, read_config
+    from ..training import chemical_predict, read_config
+    from ..training._loop import setup_for
 
     cfg = read_config(run)
     if cfg.mode != "chemical" or cfg.spec is None:
@@ -396,9 +422,7 @@ def _chemical_prediction(run, model, X):
                                                model.spec.n):
         raise DataError(f"{run}: config.json's model ({spec.inputs} → {spec.n} → "
                         f"{spec.outputs}) does not match model.json's")
-    schedule = cfg.schedule if not (cfg.schedule == "two-phase"
-                                    and spec.gradient != "first-order") else "modular"
-    setup = chemical_setup(spec, schedule)
+    setup = setup_for(cfg, spec)
     p = model.params
     if spec.theta == "diagonal":
         p = p._replace(theta=p.theta * np.eye(spec.n, spec.n_u))

@@ -11,6 +11,13 @@
   species. :func:`step_program` + :func:`run_step` are the pure-JAX form for compiled training loops.
 - :func:`compile_two_phase` / :func:`two_phase_step`: the two-phase schedule of SPEC §4
   (``feedforward | feedback``, everything of the feedback running together; ``docs/training.md``).
+- :func:`describe_protocol` (a step's protocol as JSON-able data, from its :class:`StepProgram`)
+  and :func:`circuit_text` (the circuit in the text format with module and protocol comments).
+- :func:`compile_minimal` / :func:`minimal_program`: the smallest circuit that learns a linear
+  model with non-negative inputs (10 species, 12 reactions for linear regression).
+- :func:`protocol_network`: many training steps as one
+  :class:`~neuralcrn.chemistry.SwitchedNetwork` (phases as switched rate constants, loads and
+  washes as timed events) for the SBML / Antimony export of a whole training run.
 
 See ``docs/compiler.md`` for the reaction rules, their ODEs and measured accuracy.
 """
@@ -23,6 +30,10 @@ from ._protocol import (SCHEDULES, ChemicalStepResult, StepProgram, chemical_gra
                         chemical_step, load_sample, run_step, step_program)
 from ._two_phase import (TWO_PHASE_MODULES, TwoPhaseStepResult, compile_two_phase,
                          two_phase_program, two_phase_rates, two_phase_step)
+from ._schedule import PROTOCOL_FORMAT, circuit_text, describe_protocol
+from ._export_protocol import protocol_network
+from ._minimal import (MinimalSpecies, check_minimal_spec, compile_minimal, minimal_program,
+                       minimal_spec)
 
 __all__ = [
     "SpeciesMap", "build_species_map",
@@ -33,4 +44,6 @@ __all__ = [
     "ChemicalStepResult", "chemical_gradient", "chemical_step",
     "TWO_PHASE_MODULES", "compile_two_phase", "two_phase_program", "two_phase_rates",
     "two_phase_step", "TwoPhaseStepResult",
+    "PROTOCOL_FORMAT", "describe_protocol", "circuit_text", "protocol_network",
+    "compile_minimal", "minimal_program", "minimal_spec", "check_minimal_spec", "MinimalSpecies",
 ]

@@ -37,12 +37,13 @@ the inactive modules set to 0, so every phase has the same shape.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..chemistry.dualrail import DualRail, Operand, annihilation, rails_of
+from ..chemistry.dualrail import (DualRail, annihilation, catalytic_copy, catalytic_product,
+                                  transfer)
 from ..chemistry.network import Reaction, ReactionNetwork
 from ..errors import SpecError
 from ..ideal.spec import ModelSpec, Params
@@ -60,31 +61,6 @@ FAST_TIME_CONSTANTS = 30.0
 
 
 # ------------------------------------------------------------------ reaction helpers
-def _rail(target: Operand, sign: int) -> str:
-    if isinstance(target, DualRail):
-        return target.rail(sign)
-    if sign < 0:  # pragma: no cover - every signed target is a DualRail
-        raise SpecError(f"single-rail species {target!r} cannot receive a negative term")
-    return target
-
-
-def _product(a: Operand, b: Operand, targets: Sequence[tuple[Operand, int]], k: float
-             ) -> list[Reaction]:
-    """``A^s + B^t → A^s + B^t + Σ T^{σ·s·t}``: adds σ·k·a·b to every target (catalytic)."""
-    out = []
-    for sa, ta in rails_of(a):
-        for sb, tb in rails_of(b):
-            prods = [sa, sb] + [_rail(t, sig * ta * tb) for t, sig in targets]
-            out.append(Reaction([sa, sb], prods, k))
-    return out
-
-
-def _copy(a: Operand, targets: Sequence[tuple[Operand, int]], k: float) -> list[Reaction]:
-    """``A^s → A^s + Σ T^{σ·s}``: adds σ·k·a to every target (catalytic, unimolecular)."""
-    return [Reaction([sa], [sa] + [_rail(t, sig * ta) for t, sig in targets], k)
-            for sa, ta in rails_of(a)]
-
-
 def _annihilate(rails: Iterable[DualRail | None], k_ann: float) -> list[Reaction]:
     return [annihilation(r, k_ann) for r in rails if r is not None]
 
@@ -118,9 +94,9 @@ def feedforward_module(spec: ModelSpec, smap: SpeciesMap) -> ReactionNetwork:
     """
     rx: list[Reaction] = []
     for i, j in _support(smap):
-        rx += _product(smap.theta[i][j], smap.u[j], [(smap.z[i], smap.u_sign[j])], 1.0)
+        rx += catalytic_product(smap.theta[i][j], smap.u[j], [(smap.z[i], smap.u_sign[j])], 1.0)
     for i in range(smap.n):
-        rx += _copy(smap.h[i], [(smap.z[i], 1)], 1.0)
+        rx += catalytic_copy(smap.h[i], [(smap.z[i], 1)], 1.0)
     a = float(spec.alpha)
     for zi in smap.z:
         for s in zi.species:
@@ -144,10 +120,9 @@ def readout_error_module(spec: ModelSpec, smap: SpeciesMap, window: float) -> Re
     rx: list[Reaction] = []
     for k in range(smap.m):
         for i in range(smap.n):
-            rx += _product(smap.W[k][i], smap.z[i], [(smap.yhat[k], 1), (smap.e[k], 1)], k_w)
+            rx += catalytic_product(smap.W[k][i], smap.z[i], [(smap.yhat[k], 1), (smap.e[k], 1)], k_w)
     for k in range(smap.m):
-        for s, sg in rails_of(smap.y[k]):
-            rx.append(Reaction([s], [smap.e[k].rail(-sg)], spec.rates.readout))
+        rx += transfer(smap.y[k], [(smap.e[k], -1)], spec.rates.readout)
     rx += _annihilate(smap.yhat, spec.rates.annihilation)
     rx += _annihilate(smap.e, spec.rates.annihilation)
     return _network(rx, smap, "readout_error")
@@ -159,11 +134,11 @@ def adjoint_init_module(spec: ModelSpec, smap: SpeciesMap, window: float) -> Rea
     rx: list[Reaction] = []
     for k in range(smap.m):
         for i in range(smap.n):
-            rx += _product(smap.W[k][i], smap.e[k], [(smap.adj[i], 1)], k_w)
+            rx += catalytic_product(smap.W[k][i], smap.e[k], [(smap.adj[i], 1)], k_w)
     if smap.g_W is not None:
         for k in range(smap.m):
             for i in range(smap.n):
-                rx += _product(smap.e[k], smap.z[i], [(smap.g_W[k][i], 1)], k_w)
+                rx += catalytic_product(smap.e[k], smap.z[i], [(smap.g_W[k][i], 1)], k_w)
     rx += _annihilate(smap.adj, spec.rates.annihilation)
     if smap.g_W is not None:
         rx += _annihilate([r for row in smap.g_W for r in row], spec.rates.annihilation)
@@ -185,9 +160,9 @@ def feedback_module(spec: ModelSpec, smap: SpeciesMap) -> ReactionNetwork:
     rx: list[Reaction] = []
     if exact:
         for i, j in _support(smap):
-            rx += _product(smap.theta[i][j], smap.u[j], [(smap.z[i], -smap.u_sign[j])], 1.0)
+            rx += catalytic_product(smap.theta[i][j], smap.u[j], [(smap.z[i], -smap.u_sign[j])], 1.0)
         for i in range(smap.n):
-            rx += _copy(smap.h[i], [(smap.z[i], -1)], 1.0)
+            rx += catalytic_copy(smap.h[i], [(smap.z[i], -1)], 1.0)
         for zi in smap.z:
             for s in zi.species:
                 if spec.nonlinearity == "quadratic":
@@ -203,10 +178,10 @@ def feedback_module(spec: ModelSpec, smap: SpeciesMap) -> ReactionNetwork:
                     elif spec.nonlinearity == "cubic":
                         rx.append(Reaction({ar: 1, zs: 2}, {zs: 2}, 3.0 * a))
     for i, j in _support(smap):
-        rx += _product(smap.adj[i], smap.u[j], [(smap.g_theta[i][j], smap.u_sign[j])], 1.0)
+        rx += catalytic_product(smap.adj[i], smap.u[j], [(smap.g_theta[i][j], smap.u_sign[j])], 1.0)
     if smap.g_h is not None:
         for i in range(smap.n):
-            rx += _copy(smap.adj[i], [(smap.g_h[i], 1)], 1.0)
+            rx += catalytic_copy(smap.adj[i], [(smap.g_h[i], 1)], 1.0)
     if exact:
         rx += _annihilate(smap.adj, k_ann)
     rx += _annihilate([r for row in smap.g_theta for r in row], k_ann)
@@ -237,10 +212,9 @@ def update_module(spec: ModelSpec, smap: SpeciesMap) -> ReactionNetwork:
     rx: list[Reaction] = []
     pairs = _trained_pairs(smap)
     for g, p in pairs:
-        for gs, sg in rails_of(g):
-            rx.append(Reaction([gs], [p.rail(-sg)], eta * k_u))
-            if eta < 1.0:
-                rx.append(Reaction([gs], [], (1.0 - eta) * k_u))
+        rx += transfer(g, [(p, -1)], eta * k_u)
+        if eta < 1.0:
+            rx += transfer(g, [], (1.0 - eta) * k_u)
     rx += _annihilate([p for _, p in pairs], spec.rates.annihilation)
     return _network(rx, smap, "update")
 

@@ -108,22 +108,36 @@ def program_from_phases(circuit: NeuralCRN, smap: SpeciesMap, rate_constants, du
     """Assemble a :class:`StepProgram` from a circuit's network and species map and the rate
     constants ``(P, R)`` and durations ``(P,)`` of its P phases; ``transient_species`` (default
     ``smap.transient_species``) are washed out before every step."""
-    arrays = compile_network(circuit.network)
-    idx = {s: i for i, s in enumerate(circuit.species)}
-    keep = np.ones(len(idx))
-    for s in (smap.transient_species if transient_species is None else transient_species):
-        keep[idx[s]] = 0.0
-    ints = lambda names: jnp.asarray([idx[s] for s in names], dtype=jnp.int32)  # noqa: E731
     z0 = smap.z[:smap.n_u] if smap.z0_is_u else ()
     u_const = [s * v for s, v in zip(smap.u_sign[smap.d:], smap.u_value[smap.d:])]
+    rails = lambda rs: ([r.plus for r in rs], [r.minus for r in rs])  # noqa: E731
+    return assemble_program(
+        circuit, rate_constants, durations,
+        smap.transient_species if transient_species is None else transient_species,
+        x=rails(smap.x), y=rails(smap.y), z0=rails(z0), u_const=u_const)
+
+
+def assemble_program(circuit: NeuralCRN, rate_constants, durations, transient_species, *, x, y,
+                     z0, u_const) -> StepProgram:
+    """A :class:`StepProgram` from explicit load positions: ``x``, ``y``, ``z0`` are
+    ``(plus species, minus species)`` lists; a ``None`` species means the value has no rail of
+    that sign (its position is out of range, and :func:`load_sample` drops the assignment: a
+    single-rail input must then be ≥ 0)."""
+    arrays = compile_network(circuit.network)
+    idx = {s: i for i, s in enumerate(circuit.species)}
+    S = len(idx)
+    keep = np.ones(S)
+    for s in transient_species:
+        keep[idx[s]] = 0.0
+    ints = lambda names: jnp.asarray([S if s is None else idx[s] for s in names],  # noqa: E731
+                                     dtype=jnp.int32)
     return StepProgram(
         structure=MassActionStructure(*(jnp.asarray(a) for a in arrays.structure())),
         rate_constants=jnp.asarray(np.asarray(rate_constants, dtype=float)),
         durations=jnp.asarray(np.asarray(durations, dtype=float)),
         keep=jnp.asarray(keep),
-        x_plus=ints([r.plus for r in smap.x]), x_minus=ints([r.minus for r in smap.x]),
-        y_plus=ints([r.plus for r in smap.y]), y_minus=ints([r.minus for r in smap.y]),
-        z0_plus=ints([r.plus for r in z0]), z0_minus=ints([r.minus for r in z0]),
+        x_plus=ints(x[0]), x_minus=ints(x[1]), y_plus=ints(y[0]), y_minus=ints(y[1]),
+        z0_plus=ints(z0[0]), z0_minus=ints(z0[1]),
         u_const=jnp.asarray(u_const, dtype=jnp.float64).reshape(-1),
     )
 
@@ -153,17 +167,21 @@ def load_sample(program: StepProgram, state, x, y):
 
     Parameters: ``state`` ``(S,)``, ``x`` ``(d,)``, ``y`` ``(m,)``. Returns the new ``(S,)`` state.
     Only species are set (each signed value into one rail, the other rail 0); nothing is computed
-    from the chemical state.
+    from the chemical state. A position outside the state (a value without a rail of that sign,
+    :func:`assemble_program`) is skipped.
     """
     x = jnp.asarray(x, dtype=jnp.float64)
     y = jnp.asarray(y, dtype=jnp.float64)
     s = jnp.asarray(state, dtype=jnp.float64) * program.keep
-    s = s.at[program.x_plus].set(jnp.maximum(x, 0.0)).at[program.x_minus].set(jnp.maximum(-x, 0.0))
-    s = s.at[program.y_plus].set(jnp.maximum(y, 0.0)).at[program.y_minus].set(jnp.maximum(-y, 0.0))
+
+    def put(s, plus, minus, v):
+        return (s.at[plus].set(jnp.maximum(v, 0.0), mode="drop")
+                .at[minus].set(jnp.maximum(-v, 0.0), mode="drop"))
+
+    s = put(s, program.x_plus, program.x_minus, x)
+    s = put(s, program.y_plus, program.y_minus, y)
     u = jnp.concatenate([x, program.u_const])[:program.z0_plus.shape[0]]
-    s = s.at[program.z0_plus].set(jnp.maximum(u, 0.0)).at[program.z0_minus].set(
-        jnp.maximum(-u, 0.0))
-    return s
+    return put(s, program.z0_plus, program.z0_minus, u)
 
 
 def run_step(program: StepProgram, state, x, y, *, method: str = DEFAULT_METHOD,

@@ -49,12 +49,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..chemistry.dualrail import DualRail, rails_of
+from ..chemistry.dualrail import DualRail, catalytic_copy, catalytic_product, transfer
 from ..chemistry.network import Reaction, ReactionNetwork
 from ..errors import SpecError
 from ..ideal.spec import ModelSpec, Params
-from ._modules import (NeuralCRN, _annihilate, assemble_circuit, _copy, _initial_params,
-                       _product, _support, feedforward_module)
+from ._modules import (NeuralCRN, _annihilate, assemble_circuit, _initial_params, _support,
+                       feedforward_module)
 from ._species import SpeciesMap, build_species_map
 
 __all__ = ["TWO_PHASE_MODULES", "TwoPhaseSpecies", "compile_two_phase", "two_phase_program",
@@ -147,12 +147,10 @@ def _feedforward(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionN
     rx = list(feedforward_module(spec, smap).reactions)
     for kk in range(smap.m):
         for i in range(smap.n):
-            rx += _product(smap.W[kk][i], smap.z[i], [(smap.yhat[kk], 1)], k)
-        for s, _ in rails_of(smap.yhat[kk]):
-            rx.append(Reaction([s], [], k))
-        rx += _copy(smap.yhat[kk], [(tp.lag[kk], 1)], k)
-        for s, _ in rails_of(tp.lag[kk]):
-            rx.append(Reaction([s], [], k))
+            rx += catalytic_product(smap.W[kk][i], smap.z[i], [(smap.yhat[kk], 1)], k)
+        rx += transfer(smap.yhat[kk], [], k)
+        rx += catalytic_copy(smap.yhat[kk], [(tp.lag[kk], 1)], k)
+        rx += transfer(tp.lag[kk], [], k)
     return _network(rx, tp.species, "feedforward")
 
 
@@ -163,30 +161,25 @@ def _feedback(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetw
     rx: list[Reaction] = []
     for k in range(smap.m):
         O, Q, Y, E = smap.yhat[k], tp.lag[k], smap.y[k], smap.e[k]
-        for s, sg in rails_of(O):
-            rx.append(Reaction([s], {E.rail(sg): 2}, r))
-        for s, sg in rails_of(Q):
-            rx.append(Reaction([s], [E.rail(-sg)], r))
-        for s, sg in rails_of(Y):
-            rx.append(Reaction([s], [E.rail(-sg)], r))
-        for s, _ in rails_of(E):
-            rx.append(Reaction([s], [], r))
+        rx += transfer(O, [(E, 1), (E, 1)], r)
+        rx += transfer(Q, [(E, -1)], r)
+        rx += transfer(Y, [(E, -1)], r)
+        rx += transfer(E, [], r)
     for k in range(smap.m):
         for i in range(smap.n):
-            rx += _product(smap.W[k][i], smap.e[k], [(smap.adj[i], 1)], r)
+            rx += catalytic_product(smap.W[k][i], smap.e[k], [(smap.adj[i], 1)], r)
             if tp.dW is not None:
-                rx += _product(tp.dW[k][i], smap.e[k], [(smap.adj[i], -1)], r)
-                rx += _product(smap.e[k], smap.z[i], [(smap.W[k][i], -1), (tp.dW[k][i], -1)],
+                rx += catalytic_product(tp.dW[k][i], smap.e[k], [(smap.adj[i], -1)], r)
+                rx += catalytic_product(smap.e[k], smap.z[i], [(smap.W[k][i], -1), (tp.dW[k][i], -1)],
                                eta * r / f2)
     for a in smap.adj:
-        for s, _ in rails_of(a):
-            rx.append(Reaction([s], [], r))
+        rx += transfer(a, [], r)
     kappa = eta * T * r / f3
     for i, j in _support(smap):
-        rx += _product(smap.adj[i], smap.u[j], [(smap.theta[i][j], -smap.u_sign[j])], kappa)
+        rx += catalytic_product(smap.adj[i], smap.u[j], [(smap.theta[i][j], -smap.u_sign[j])], kappa)
     if spec.train_h:
         for i in range(smap.n):
-            rx += _copy(smap.adj[i], [(smap.h[i], -1)], kappa)
+            rx += catalytic_copy(smap.adj[i], [(smap.h[i], -1)], kappa)
     params = [smap.theta[i][j] for i, j in _support(smap)]
     if spec.train_h:
         params += list(smap.h)

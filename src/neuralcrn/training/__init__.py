@@ -9,6 +9,11 @@
   (the chemical forward pass on many points), :class:`SolverSettings`.
 - ``model.json``: :func:`model_dict`, :func:`load_model` → :class:`TrainedModel`;
   :func:`read_inputs_csv` for ``neuralcrn predict``.
+- The run's chemical state and protocol files (``state.csv``, ``resume.json``, ``protocol.json``,
+  ``circuit.crn``, ``circuit_final.crn``: :func:`write_run_state`) and continuing a run from them:
+  :func:`read_resume` → :class:`ResumeState`, :func:`resume_run` (``neuralcrn train --resume``).
+- A run's training protocol as one SBML / Antimony model: :func:`run_protocol`,
+  :func:`export_protocol` (``neuralcrn protocol``).
 
 See ``docs/training.md``.
 """
@@ -19,6 +24,8 @@ from ._loop import MODES, TrainConfig, TrainResult, evaluate_params, predict_par
 from ._model_file import (MODEL_FORMAT, MODEL_KEYS, TrainedModel, load_model, model_dict,
                           read_inputs_csv)
 from ._run_dir import check_out_dir, param_names, read_config, write_run
+from ._resume import ResumeState, read_resume, resume_run, write_run_state
+from ._protocol_run import export_protocol, run_protocol, step_samples
 
 __all__ = [
     "TrainConfig", "TrainResult", "train", "evaluate_params", "predict_params", "MODES",
@@ -26,4 +33,6 @@ __all__ = [
     "chemical_setup", "chemical_epoch", "chemical_predict", "read_params",
     "MODEL_FORMAT", "MODEL_KEYS", "model_dict", "load_model", "TrainedModel", "read_inputs_csv",
     "write_run", "check_out_dir", "read_config", "param_names",
+    "ResumeState", "read_resume", "resume_run", "write_run_state",
+    "run_protocol", "export_protocol", "step_samples",
 ]

@@ -83,11 +83,16 @@ class Probe(NamedTuple):
     readout:        ``(m, S)``: ŷ = readout @ state at the end of phase ``readout_phase``.
     readout_phase:  ``()`` int32: the phase after which ŷ is complete.
     params:         ``(P, S)``: flattened (theta, h, W) = params @ state.
+    y_weight:       ``None`` (the default) or ``()`` array w: the loss of a step is
+                    ½‖readout @ state − w·y‖² (w = 1 for None). w = 0 where ``readout @ state``
+                    is already the error ŷ − y (a circuit that loads y into its error species,
+                    like the minimal circuit; loaded with y = 0 it reads ŷ).
     """
 
     readout: jnp.ndarray
     readout_phase: jnp.ndarray
     params: jnp.ndarray
+    y_weight: jnp.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -286,7 +291,8 @@ def _epoch_stack(program, phased, probe, state, X, Y, method, rtol, atol, max_st
         x, y = xy
         states = run_step_stack(program, phased, s, x, y, method=method, rtol=rtol, atol=atol,
                                 max_steps=max_steps)
-        e = states[probe.readout_phase] @ probe.readout.T - y
+        w = 1.0 if probe.y_weight is None else probe.y_weight
+        e = states[probe.readout_phase] @ probe.readout.T - w * y
         return states[-1], 0.5 * jnp.sum(e * e, axis=-1)
 
     s, losses = jax.lax.scan(body, state, (jnp.swapaxes(X, 0, 1), jnp.swapaxes(Y, 0, 1)))

@@ -90,6 +90,8 @@ class TrainConfig:
                  its display name).
     ideal_reference: in chemical mode, also train the ideal math from the same initial
                  parameters and sample order and report the difference (SPEC §4).
+    minimal:     train the minimal circuit (:func:`neuralcrn.compiler.compile_minimal`; the
+                 task's minimal model unless ``spec`` is given; two-phase protocol).
     """
 
     task: str
@@ -107,6 +109,7 @@ class TrainConfig:
     eval_every: int = 1
     data: dict | None = None
     ideal_reference: bool = True
+    minimal: bool = False
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -192,6 +195,7 @@ class TrainResult:
                     ``{split: ŷ (N, m)}`` of the chemical forward pass, else ``None``.
     reference_params: chemical mode with ``ideal_reference``: the K final parameters of the
                     ideal run from the same start and sample order, else ``None``.
+    resumed_at:     the epochs after which this run was resumed (``train(resume=…)``).
     """
 
     config: TrainConfig
@@ -210,6 +214,7 @@ class TrainResult:
     reference_params: list | None = None
     datasets: list = field(default_factory=list)
     summary: dict = field(default_factory=dict)
+    resumed_at: tuple = ()
 
 
 # ------------------------------------------------------------------ evaluation
@@ -325,6 +330,9 @@ def _resolve(config: TrainConfig, task=None) -> _Run:
     seeds = [config.seed + k for k in range(config.replicates)]
     datasets = [task.make_data(s) for s in seeds]
     ds = datasets[0]
+    if config.minimal:
+        from ._minimal import minimal_run_spec
+        spec = minimal_run_spec(config, task, ds)
     if ds.d != spec.inputs or ds.m != spec.outputs:
         raise SpecError(f"model has {spec.inputs} inputs / {spec.outputs} outputs but task "
                         f"{config.task!r} has {ds.d} / {ds.m}")
@@ -397,8 +405,9 @@ class _ChemicalTrainer:
         s1, l1 = self.compiled(self.setup, s_dev[0], X[0], Y[0])
         return s1[None], l1[None]
 
-    def start(self):
-        self.pending = self.dispatch(0, self.state) if self.run.epochs > 0 else None
+    def start(self, e0: int = 0):
+        """Queue epoch ``e0`` (the first one this run trains)."""
+        self.pending = self.dispatch(e0, self.state) if self.run.epochs > e0 else None
 
     def collect(self, e: int):
         """Wait for epoch e (after queueing e+1); returns ``(params, losses (K, N))``."""
@@ -437,6 +446,18 @@ class _Evaluator:
             self.timings["evaluate"] += time.perf_counter() - t0
 
 
+def _reference_epoch(ref: _IdealTrainer, e: int, param_hist: list, hist: dict,
+                     timings: dict) -> None:
+    """Epoch e of the ideal reference run; records its parameter difference from the
+    chemical run's parameters after epoch e (``param_hist[k][e + 1]``)."""
+    from ..ideal import params_relative_error
+    t1 = time.perf_counter()
+    ref.epoch(e)
+    timings["ideal_reference"] += time.perf_counter() - t1
+    for k, p in enumerate(ref.params):
+        hist["param_diff"][k, e + 1] = params_relative_error(param_hist[k][e + 1], p)
+
+
 def _progress_message(hist: dict, e: int) -> dict:
     msg = {"loss": f"{np.nanmean(hist['running_loss'][:, e + 1]):.4g}"}
     if np.isfinite(hist["val_loss"][0, e + 1]):
@@ -448,16 +469,21 @@ def _progress_message(hist: dict, e: int) -> dict:
     return msg
 
 
-def _circuit_setup(run: _Run) -> ChemicalSetup:
-    """The compiled circuit (both modes: ideal mode uses it for its sizes and circuit.crn)."""
-    schedule = run.config.schedule
-    if schedule == "two-phase" and run.spec.gradient != "first-order":
-        if run.chemical:
+def setup_for(config: TrainConfig, spec: ModelSpec) -> ChemicalSetup:
+    """The compiled circuit a run of ``config`` uses (both modes: ideal runs report its sizes and
+    write its files). An exact-gradient model runs the modular circuit in ideal mode and is
+    refused by the two-phase schedule in chemical mode (SpecError)."""
+    if config.minimal:
+        from ._minimal import minimal_setup
+        return minimal_setup(spec)
+    schedule = config.schedule
+    if schedule == "two-phase" and spec.gradient != "first-order":
+        if config.mode == "chemical":
             raise SpecError("the two-phase schedule implements the first-order gradient; this "
                             "model has gradient='exact' (use --schedule modular, or a "
                             "first-order model)")
         schedule = "modular"
-    return chemical_setup(run.spec, schedule)
+    return chemical_setup(spec, schedule)
 
 
 # ------------------------------------------------------------------ final metrics
@@ -513,7 +539,8 @@ def _chemical_predictions(run: _Run, setup, state, predictor, timings) -> list:
 
 
 # ------------------------------------------------------------------ the loop
-def train(config: TrainConfig, *, task=None, progress: bool = False, log=None) -> TrainResult:
+def train(config: TrainConfig, *, task=None, progress: bool = False, log=None,
+          resume=None) -> TrainResult:
     """Train as ``config`` says and evaluate the result (see the module docstring).
 
     Parameters
@@ -524,6 +551,12 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None) -
         evaluation is running, the validation loss and accuracy, and the parameter difference
         from the ideal reference run).
     log: optional callable receiving one line per epoch (used when ``progress`` is off).
+    resume: a :class:`~neuralcrn.training.ResumeState` (from a run folder,
+        :func:`~neuralcrn.training.read_resume`): training continues after its ``epochs_done``
+        epochs from its chemical state (parameters in ideal mode), with its history and parameter
+        history, up to ``config.epochs`` in total — the same numbers as an uninterrupted run. The
+        ideal reference run is redone from the saved initial parameters up to ``epochs_done``
+        (cheap), so the comparison covers the whole run.
 
     Metrics (``result.metrics[k]``): ``"train"``, ``"val"``, ``"test"`` → ``{"loss": ½MSE,
     "accuracy"}`` (regression: ``"rmse"`` in the data's units too) — in chemical mode the chemical forward pass (``"evaluated_by"`` says which;
@@ -554,12 +587,15 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None) -
                "chemical_eval": 0.0, "compile_epoch": 0.0, "compile_predictor": 0.0,
                "ideal_reference": 0.0}
     run = _resolve(config, task)
-    setup = _circuit_setup(run)
+    setup = setup_for(config, run.spec)
     chemical = run.chemical
     reference = chemical and config.ideal_reference
     hist = _history(run, reference)
     evaluator = _Evaluator(run, hist, timings)
     K, E = run.K, run.epochs
+    e0 = 0 if resume is None else resume.check(setup, K, E)
+    if resume is not None:
+        resume.fill_history(hist)
 
     pool = ThreadPoolExecutor(max_workers=2)
     bar = None
@@ -570,12 +606,18 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None) -
                                  config.solver) if chemical else None)
         if not chemical:
             fut_pred = pool.submit(_warm_predictor, run.spec, run.solver)
-        params = [_initial_params(config, run.task, run.spec, s) for s in run.seeds]
-        ref = _IdealTrainer(run, params) if reference else None
+        if resume is None:
+            params = [_initial_params(config, run.task, run.spec, s) for s in run.seeds]
+            param_hist = [[p] for p in params]
+        else:
+            params = [setup.read_params(s) for s in resume.state]
+            param_hist = resume.param_lists()
+        ref = _IdealTrainer(run, [ph[0] for ph in param_hist]) if reference else None
         t_main = time.perf_counter()
         timings["setup"] = t_main - t_start
         if chemical:
-            state = np.stack([setup.initial_state(p) for p in params])
+            state = (np.stack([setup.initial_state(p) for p in params]) if resume is None
+                     else np.asarray(resume.state, dtype=float))
             trainer = _ChemicalTrainer(run, setup, fut_epoch.result(), state)
             timings["compile"] = time.perf_counter() - t_main
             timings["compile_epoch"] = trainer.compiled.compile_seconds
@@ -586,36 +628,33 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None) -
         fut_chem_pred = (pool.submit(CompiledPredictor, setup, config.solver)
                          if chemical and config.chemical_eval else None)
 
-        param_hist = [[p] for p in params]
-        evaluator.add(0, params)
+        if resume is None:
+            evaluator.add(0, params)
         if reference:
             hist["param_diff"][:, 0] = 0.0
+            for e in range(e0):         # a resumed run: redo the reference up to epoch e0
+                _reference_epoch(ref, e, param_hist, hist, timings)
         if progress:
             from tqdm.auto import tqdm
-            bar = tqdm(total=E, desc=f"{config.task} {config.mode}/{config.schedule}",
-                       unit="epoch", dynamic_ncols=True)
+            bar = tqdm(total=E, initial=e0, unit="epoch", dynamic_ncols=True,
+                       desc=f"{config.task} {config.mode}/{config.schedule}")
         t_loop = time.perf_counter()
         if chemical:
-            trainer.start()
-        for e in range(E):
+            trainer.start(e0)
+        for e in range(e0, E):
             t0 = time.perf_counter()
             last = e + 1 == E
             params, losses = trainer.collect(e) if chemical else trainer.epoch(e)
             if chemical and last:
                 timings["train"] = time.perf_counter() - t_loop
             elif not chemical:
-                timings["compile" if e == 0 else "train"] += time.perf_counter() - t0
-            if reference:
-                # the ideal run from the same start and order (while epoch e+1 is simulated)
-                t1 = time.perf_counter()
-                ref.epoch(e)
-                timings["ideal_reference"] += time.perf_counter() - t1
-                from ..ideal import params_relative_error
-                for k in range(K):
-                    hist["param_diff"][k, e + 1] = params_relative_error(params[k], ref.params[k])
+                timings["compile" if e == e0 else "train"] += time.perf_counter() - t0
             hist["running_loss"][:, e + 1] = losses.mean(axis=1)
             for k in range(K):
                 param_hist[k].append(params[k])
+            if reference:
+                # the ideal run from the same start and order (while epoch e+1 is simulated)
+                _reference_epoch(ref, e, param_hist, hist, timings)
             if last or (config.eval_every and (e + 1) % config.eval_every == 0):
                 evaluator.add(e + 1, params)
             if fut_pred.done() and not last and evaluator.queue:
@@ -653,7 +692,8 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None) -
                          metrics=metrics, timings=timings, setup=setup,
                          final_state=trainer.state if chemical else None,
                          chemical_predictions=chem_preds, reference_params=ref_params,
-                         datasets=run.datasets)
+                         datasets=run.datasets,
+                         resumed_at=() if resume is None else resume.resumed_at + (e0,))
     result.summary = summarize(result)
     return result
 

@@ -111,23 +111,6 @@ def _clean(v):
     return v
 
 
-def circuit_text(circuit) -> str:
-    """The circuit in the text format with a comment line before each module's reactions."""
-    from ..chemistry.text import to_text
-    lines = to_text(circuit.network).rstrip("\n").split("\n")
-    R = circuit.network.n_reactions
-    head, body = lines[:len(lines) - R], lines[len(lines) - R:]
-    out = [f"# Neural CRN compiled by neuralcrn: {circuit.spec.nonlinearity} model, "
-           f"{circuit.spec.gradient} gradient",
-           "# rate law k*prod([X]^nu), no 1/nu! factor; each module is one phase of a training "
-           "step, run in this order", *head]
-    for name, (a, b) in circuit.ranges:
-        out.append(f"# ---- module {name}: reactions {a + 1}..{b}, "
-                   f"duration {circuit.duration(name):.6g}")
-        out.extend(body[a:b])
-    return "\n".join(out) + "\n"
-
-
 def config_dict(result: TrainResult, data_source: dict | None = None) -> dict:
     """``config.json``: the resolved :class:`TrainConfig` (epochs and model filled in; ``data``
     = ``data_source`` when given) plus provenance and a description of the data set."""
@@ -183,6 +166,11 @@ def _absolute_paths(source: dict, base: Path) -> dict:
     return out
 
 
+def epochs_run(result: TrainResult) -> int:
+    """Epochs trained by this call (all of them, or those after the last resume)."""
+    return result.epochs - (result.resumed_at[-1] if result.resumed_at else 0)
+
+
 def metrics_dict(result: TrainResult) -> dict:
     """``metrics.json``: final metrics of replicate 0 (the model in ``model.json``) at the top,
     per-replicate metrics and mean ± sd under ``replicates``, timings and circuit sizes."""
@@ -204,7 +192,7 @@ def metrics_dict(result: TrainResult) -> dict:
     d["wall_time_s"] = {"total": t.get("total"), "setup": t.get("setup"),
                         "compile": t.get("compile"), "train": t.get("train"),
                         "evaluate": t.get("evaluate"), "chemical_eval": t.get("chemical_eval"),
-                        "train_per_epoch": (t["train"] / max(result.epochs - (
+                        "train_per_epoch": (t["train"] / max(epochs_run(result) - (
                             1 if result.config.mode == "ideal" else 0), 1))}
     if c is not None:
         d["circuit"] = {"schedule": result.setup.schedule, "species": c.network.n_species,
@@ -327,7 +315,8 @@ def write_run(result: TrainResult, out, *, overwrite: bool = False) -> Path:
                                  ["epoch"] + names))
         w("metrics.json", _json(metrics_dict(result)))
         if result.setup is not None:
-            w("circuit.crn", circuit_text(result.setup.circuit))
+            from ._resume import write_run_state
+            write_run_state(result, tmp)
         _plots(result, tmp)
         if out.exists():
             old = Path(tempfile.mkdtemp(prefix=f"{out.name}.old-", dir=parent))
