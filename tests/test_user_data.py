@@ -1,7 +1,7 @@
 """Your own data: CSV files, arrays and data frames → tasks → training → model.json (format 2).
 
-The independent evaluator (tests/model_json_eval.py) reads model.json alone and evaluates it with
-numpy and scipy's ``solve_ivp`` — sharing no code with neuralcrn — on raw inputs (it applies the file's own input
+The independent evaluator (tests/model_json_eval.py) reads model.json alone and evaluates it
+with numpy and scipy's ``solve_ivp`` — sharing no code with neuralcrn — on raw inputs (it applies the file's own input
 scaling, output scaling and class names). Its results must match metrics.json: exactly (to the
 ODE tolerance) for the ideal predictor, within one point for the chemical headline.
 """

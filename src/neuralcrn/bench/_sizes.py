@@ -126,7 +126,8 @@ def step_times(family_d=TIME_D, samples: int = 4, repeats: int = 2, log=None) ->
         if log:
             log(f"d = {d}: {1e3 * best / samples:.1f} ms per step")
     fit = _slope([r["d"] for r in rows], [r["step_s"] for r in rows])
-    return {"rows": rows, "exponent": fit, "samples": samples, "solver": SolverSettings().as_kwargs()}
+    return {"rows": rows, "exponent": fit, "samples": samples,
+            "solver": SolverSettings().as_kwargs()}
 
 
 def markdown(result: dict) -> str:

@@ -29,6 +29,7 @@ from .metrics import evaluate
 
 __all__ = ["Dataset", "Task", "InitConfig", "Target", "TASKS", "get_task", "task_names",
            "epoch_order", "evaluate", "metrics", "bias_model", "tabular_defaults", "TABULAR",
-           "Table", "read_csv_table", "read_feature_columns", "table_from_arrays", "table_from_frame", "tabular_task",
+           "Table", "read_csv_table", "read_feature_columns", "table_from_arrays",
+           "table_from_frame", "tabular_task",
            "split_indices", "fit_scaling", "DEFAULT_FRACTIONS", "SCALINGS", "csv_task",
            "arrays_task", "frame_task", "task_from_source", "save_arrays"]

@@ -26,7 +26,8 @@ import numpy as np
 from ..errors import DataError
 from ._dataset import Dataset
 
-__all__ = ["Table", "read_csv_table", "read_feature_columns", "read_text", "table_from_arrays", "table_from_frame", "tabular_task",
+__all__ = ["Table", "read_csv_table", "read_feature_columns", "read_text",
+           "table_from_arrays", "table_from_frame", "tabular_task",
            "split_indices", "fit_scaling", "DEFAULT_FRACTIONS", "SCALINGS", "file_sha256"]
 
 DEFAULT_FRACTIONS = (0.65, 0.10, 0.25)
@@ -507,8 +508,9 @@ def make_encoding(table: Table, kind: str | None) -> Encoding:
                                 f"{', '.join(f'{v:g}' for v in T[i])}")
         present = np.flatnonzero(T.sum(axis=0) > 0)
         if present.size < 2:
-            raise DataError(f"{table.source}: only one class present ({table.target_names[present[0]]!r}); "
-                            f"a classification needs at least 2")
+            only = table.target_names[present[0]]
+            raise DataError(f"{table.source}: only one class present ({only!r}); a "
+                            f"classification needs at least 2")
         return Encoding("classification", table.target_names, onehot_columns=True)
     labels = sorted({_class_text(v) for v in table.targets[:, 0]})
     if len(labels) < 2:

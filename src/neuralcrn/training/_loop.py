@@ -559,8 +559,9 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None,
         (cheap), so the comparison covers the whole run.
 
     Metrics (``result.metrics[k]``): ``"train"``, ``"val"``, ``"test"`` → ``{"loss": ½MSE,
-    "accuracy"}`` (regression: ``"rmse"`` in the data's units too) — in chemical mode the chemical forward pass (``"evaluated_by"`` says which;
-    ``"failed_points"`` counts points whose solve failed), else the ideal predictor;
+    "accuracy"}`` (regression: ``"rmse"`` in the data's units too) — in chemical mode the
+    chemical forward pass (``"evaluated_by"`` says which; ``"failed_points"`` counts points whose
+    solve failed), else the ideal predictor;
     ``"ideal_predictor"`` (chemical mode): the ideal math on the learned parameters;
     ``"ideal_training"`` and ``"vs_ideal_training"`` (``"param_relative_difference"``,
     ``"metrics_difference"`` = headline − ideal training) with ``config.ideal_reference``.

@@ -213,7 +213,8 @@ def load_model(path) -> TrainedModel:
                      output_scale=_vector(path, d, "output_scale", m, positive=True))
         for key, size in (("feature_names", dd), ("target_names", m), ("class_names", None)):
             v = d[key]
-            if v is not None and (not isinstance(v, list) or (size is not None and len(v) != size)):
+            bad = not isinstance(v, list) or (size is not None and len(v) != size)
+            if v is not None and bad:
                 raise DataError(f"{path}: {key!r} must be null or a list"
                                 + (f" of {size} names" if size is not None else ""))
             extra[key] = tuple(str(x) for x in v) if v is not None else None
