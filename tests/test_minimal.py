@@ -67,8 +67,10 @@ def test_minimal_training_learns_linear_regression_exactly(tmp_path):
     # the circuit's arithmetic is exact: chemistry equals the ideal SGD to rounding
     np.testing.assert_allclose(chem.params[0].theta, ideal.params[0].theta, rtol=1e-9,
                                atol=1e-10)
-    assert chem.metrics[0]["test_chemical_forward"]["loss"] == pytest.approx(
-        chem.metrics[0]["test"]["loss"], rel=1e-8)
+    assert chem.metrics[0]["evaluated_by"] == "chemical forward pass"
+    assert chem.metrics[0]["test"]["loss"] == pytest.approx(
+        chem.metrics[0]["ideal_predictor"]["test"]["loss"], rel=1e-8)
+    assert chem.metrics[0]["vs_ideal_training"]["param_relative_difference"] < 1e-9
     # running losses are the loss each step saw (the readout is the error itself)
     assert np.isfinite(chem.history["running_loss"][0, 1:]).all()
     assert chem.history["running_loss"][0, -1] < 0.2

@@ -15,12 +15,15 @@ from neuralcrn.tasks import _data as D
 from neuralcrn.tasks._task import fan_theta
 from neuralcrn.tasks.metrics import accuracy, half_mse
 
-ALL = ["linear-regression", "bilinear", "sin-square", "linear-classification", "xor", "and", "or",
-       "rings", "iris"]
+PAPER = ["linear-regression", "bilinear", "sin-square", "linear-classification", "xor", "and",
+         "or", "rings", "iris"]
+REAL = ["breast-cancer", "wine", "digits"]
+ALL = PAPER + REAL
 SIZES = {"linear-regression": (40, 100, 100), "bilinear": (50, 100, 100),
          "sin-square": (50, 100, 100), "linear-classification": (100, 100, 1600),
          "xor": (100, 30, 1600), "and": (100, 30, 1600), "or": (100, 30, 1600),
-         "rings": (100, 200, 1600), "iris": (75, 30, 45)}
+         "rings": (100, 200, 1600), "iris": (75, 30, 45), "breast-cancer": (370, 57, 142),
+         "wine": (115, 18, 45), "digits": (1348, 90, 359)}
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +50,12 @@ def test_default_models_are_chemistry_friendly(name):
     assert s.nonlinearity in ("none", "quadratic")       # uni- and bimolecular only
     assert s.gradient == "first-order"                    # what the two-phase schedule runs
     assert 0 < s.learning_rate <= 1
-    assert s.n <= 16
-    assert t.epochs >= 1 and 1 <= t.steps <= 10_000
+    if name in PAPER:
+        assert s.n <= 64
+        assert t.epochs >= 1 and 1 <= t.steps <= 20_000
+    else:   # hidden width decoupled from d (SPEC §7)
+        assert s.drive == "bias" and s.n_u == s.inputs + 1 and s.z0 == "zero"
+        assert t.epochs >= 1
     assert t.kind in ("regression", "classification")
     assert (t.decision is None) == (t.kind == "regression")
     p = t.init_params(0)
@@ -58,7 +65,7 @@ def test_default_models_are_chemistry_friendly(name):
 
 
 def test_init_params_deterministic_and_seeded():
-    t = get_task("and")
+    t = get_task("rings")
     a, b, c = t.init_params(0), t.init_params(0), t.init_params(1)
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
@@ -306,3 +313,57 @@ def test_short_ideal_training_lowers_the_loss(name, epochs):
     assert r["steps"] == epochs * ds.X_train.shape[0]
     assert r["val"]["half_mse"] < 0.5 * before["half_mse"]
     assert len(r["epoch_loss"]) == epochs
+
+
+# ------------------------------------------------------------------ real data (bundled)
+@pytest.mark.parametrize("name,d,classes", [("breast-cancer", 30, 2), ("wine", 13, 3),
+                                            ("digits", 64, 10)])
+def test_real_data_sets_are_stratified_scaled_and_complete(name, d, classes):
+    import sklearn.datasets as skd
+    loader = {"breast-cancer": skd.load_breast_cancer, "wine": skd.load_wine,
+              "digits": skd.load_digits}[name]()
+    ds = get_task(name).make_data(0)
+    assert ds.d == d and ds.test_kind == "split"
+    assert ds.m == (1 if classes == 2 else classes)
+    assert ds.decision == ("threshold" if classes == 2 else "argmax")
+    # every row of the bundled data lands in exactly one split, with its own label
+    counts = np.bincount(loader.target, minlength=classes)
+    seen = np.zeros(classes, dtype=int)
+    names = list(ds.class_names)
+    for s in ("train", "val", "test"):
+        raw = ds.raw_inputs(ds.split(s)[0])
+        lab = ds.labels(s)
+        seen += np.bincount(lab, minlength=classes)
+        rows = {tuple(np.round(r, 6)): str(loader.target_names[c]) for r, c in
+                zip(loader.data, loader.target)}
+        for r, k in zip(np.round(raw, 6)[:20], lab[:20]):
+            assert rows[tuple(r)] == names[k]
+    np.testing.assert_array_equal(np.sort(seen), np.sort(counts))
+    # the scaling is fitted on the training split
+    if name == "digits":          # pooled: per-pixel mean, one common scale
+        np.testing.assert_allclose(ds.X_train.mean(axis=0), 0, atol=1e-12)
+        assert np.unique(ds.x_scale).size == 1
+        np.testing.assert_allclose(np.sqrt(np.mean(ds.X_train ** 2)), 1.0, rtol=1e-12)
+    else:
+        np.testing.assert_allclose(ds.X_train.mean(axis=0), 0, atol=1e-12)
+        np.testing.assert_allclose(ds.X_train.std(axis=0), 1, atol=1e-12)
+
+
+def test_closed_form_sweep_trainer_matches_ideal_training():
+    """tasks._sweep (closed-form z(T)) is the ideal math: same parameters as ideal.train_epoch."""
+    from neuralcrn import ideal
+    from neuralcrn.tasks._sweep import closed_form_predict, closed_form_train
+    from neuralcrn.tasks._tune import SOLVER
+    t = get_task("wine")
+    ds = t.make_data(1)
+    p = t.init_params(1)
+    orders = np.stack([epoch_order(1, e, ds.X_train.shape[0]) for e in range(2)])
+    q, _ = closed_form_train(t.model_spec, p, ds.X_train, ds.Y_train, orders)
+    r = p
+    for o in orders:
+        r, _ = ideal.train_epoch(t.model_spec, r, ds.X_train[o], ds.Y_train[o], solver=SOLVER)
+    for a, b in zip(q, r):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(closed_form_predict(t.model_spec, q, ds.X_test),
+                               np.asarray(ideal.predict_batch(t.model_spec, q, ds.X_test,
+                                                              solver=SOLVER)), atol=1e-7)

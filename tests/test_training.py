@@ -95,12 +95,14 @@ def _fast_spec(task):
 def _quick(task="xor", **kw):
     kw.setdefault("epochs", 2)
     kw.setdefault("chemical_eval", False)
+    kw.setdefault("ideal_reference", False)
     kw.setdefault("spec", _fast_spec(task))
     return TrainConfig(task=task, **kw)
 
 
 TASK_NAMES = ["linear-regression", "bilinear", "sin-square", "linear-classification", "xor",
               "and", "or", "rings", "iris"]
+REAL_TASKS = ["breast-cancer", "wine", "digits"]
 
 
 @pytest.mark.parametrize("task", TASK_NAMES)
@@ -113,9 +115,23 @@ def test_short_chemical_training_lowers_the_loss(task):
     assert r.setup.circuit.max_molecularity <= 2
 
 
+@pytest.mark.parametrize("task", REAL_TASKS)
+def test_real_data_tasks_train(task):
+    """The bundled data sets train (a narrow circuit, one epoch, so the test stays short): the
+    chemical loss falls, and digits' circuit keeps its 64 inputs."""
+    from neuralcrn.tasks import get_task
+    spec = get_task(task).model_spec.replace(hidden=4)
+    mode = "ideal" if task == "digits" else "chemical"
+    r = train(_quick(task, epochs=1, spec=spec, mode=mode))
+    h = r.history
+    assert h["val_loss"][0, -1] < h["val_loss"][0, 0]
+    assert r.spec.inputs == {"breast-cancer": 30, "wine": 13, "digits": 64}[task]
+    assert r.setup.circuit.max_molecularity <= 2
+
+
 def test_every_task_is_covered():
     from neuralcrn.tasks import task_names
-    assert sorted(task_names()) == sorted(TASK_NAMES)
+    assert sorted(task_names()) == sorted(TASK_NAMES + REAL_TASKS)
 
 
 def test_training_is_reproducible():
@@ -154,7 +170,7 @@ def test_chemical_and_ideal_training_agree():
                                rtol=5e-2)
 
 
-def test_replicates_report_mean_and_sd():
+def test_replicates_report_mean_and_sd_and_follow_their_seed():
     single = train(_quick(epochs=1))
     rep = train(_quick(epochs=1, replicates=2))
     assert rep.history["train_loss"].shape == (2, 2)
@@ -162,6 +178,48 @@ def test_replicates_report_mean_and_sd():
                                rtol=1e-6)
     assert set(rep.summary) >= {"train.loss", "val.loss", "test.loss"}
     assert rep.summary["test.loss"]["sd"] >= 0
+    # replicate 1 is seed 1 alone: its own data, initial parameters and order
+    one = train(_quick(epochs=1, seed=1))
+    assert not np.array_equal(rep.datasets[0].X_train, rep.datasets[1].X_train)
+    np.testing.assert_array_equal(rep.datasets[1].X_train, one.dataset.X_train)
+    np.testing.assert_allclose(rep.history["train_loss"][1], one.history["train_loss"][0],
+                               rtol=1e-6)
+    vals = [m["test"]["loss"] for m in rep.metrics]
+    assert rep.summary["test.loss"]["mean"] == pytest.approx(np.mean(vals))
+    assert rep.summary["test.loss"]["sd"] == pytest.approx(np.std(vals, ddof=1))
+
+
+def test_headline_is_the_chemical_forward_and_the_ideal_run_is_compared():
+    """Chemical mode: metrics["test"] is the circuit's own forward pass (= chemical_predict on the
+    final state), the ideal predictor on the same parameters sits beside it, and the ideal run
+    from the same start and order gives the parameter difference (= params_relative_error)."""
+    from neuralcrn.tasks.metrics import evaluate
+    r = train(_quick(epochs=2, chemical_eval=True, ideal_reference=True))
+    m = r.metrics[0]
+    assert m["evaluated_by"] == "chemical forward pass"
+    ds = r.dataset
+    chem = chemical_predict(r.setup, r.final_state[0], ds.X_test)
+    np.testing.assert_allclose(r.chemical_predictions[0]["test"], chem, atol=1e-9)
+    assert m["test"]["loss"] == pytest.approx(evaluate(ds, chem, ds.Y_test)["half_mse"])
+    ideal = predict_params(r.spec, r.params[0], ds.X_test)
+    assert m["ideal_predictor"]["test"]["loss"] == pytest.approx(
+        evaluate(ds, ideal, ds.Y_test)["half_mse"])
+    ref = train(_quick(epochs=2, mode="ideal"))
+    for a, b in zip(r.reference_params[0], ref.params[0]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    d = m["vs_ideal_training"]
+    assert d["param_relative_difference"] == pytest.approx(
+        params_relative_error(r.params[0], ref.params[0]))
+    assert 0 < d["param_relative_difference"] < 1e-2
+    assert d["metrics_difference"]["test"]["loss"] == pytest.approx(
+        m["test"]["loss"] - ref.metrics[0]["test"]["loss"])
+    assert r.history["param_diff"][0, -1] == pytest.approx(d["param_relative_difference"])
+    # a fresh pot holding the learned parameters on one rail each (what `predict` builds from
+    # model.json) gives the same ŷ up to the minority-rail effect: after training both rails of
+    # a parameter hold some concentration (up to ≈ 0.03 here), which the fast annihilation of the
+    # Z rails absorbs only to O(1/k_ann) — measured 3e-5
+    fresh = chemical_predict(r.setup, r.setup.initial_state(r.params[0]), ds.X_test[:50])
+    np.testing.assert_allclose(fresh, chem[:50], atol=2e-4)
 
 
 def test_bad_configurations():

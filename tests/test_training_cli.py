@@ -11,12 +11,14 @@ import json
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from scipy.integrate import solve_ivp
+from model_json_eval import predict_model_units
 
 from neuralcrn.cli import main
 
 MODEL_KEYS = {"format", "inputs", "outputs", "hidden", "drive", "augment_count", "augment_value",
-              "z0", "nonlinearity", "alpha", "T", "theta", "h", "W", "decision"}
+              "z0", "nonlinearity", "alpha", "T", "theta", "h", "W", "decision", "input_offset",
+              "input_scale", "output_offset", "output_scale", "feature_names", "target_names",
+              "class_names"}
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +36,17 @@ def test_run_folder_contents(run_dir):
             "circuit.crn", "loss.png", "parameters.png", "decision_regions.png"} <= names
     assert not any(".tmp-" in n for n in names)
     rows = list(csv.DictReader(open(run_dir / "history.csv")))
-    assert list(rows[0]) == ["epoch", "train_loss", "val_loss", "val_accuracy"]
+    assert list(rows[0]) == ["epoch", "train_loss", "val_loss", "val_accuracy",
+                             "param_diff_vs_ideal"]
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
+    assert float(rows[0]["param_diff_vs_ideal"]) == 0 < float(rows[2]["param_diff_vs_ideal"])
     m = json.loads((run_dir / "metrics.json").read_text())
+    assert m["evaluated_by"] == "chemical forward pass"
     for k in ("train", "val", "test"):
         assert set(m[k]) == {"loss", "accuracy"}
+        assert set(m["ideal_predictor"][k]) == set(m["ideal_training"][k]) == {"loss",
+                                                                              "accuracy"}
+    assert 0 < m["vs_ideal_training"]["param_relative_difference"] < 1e-2
     assert m["circuit"]["max_molecularity"] <= 2
     assert m["circuit"]["species"] > 0 and m["circuit"]["reactions"] > 0
     assert m["wall_time_s"]["compile"] >= 0 and m["wall_time_s"]["train"] > 0
@@ -49,26 +57,7 @@ def test_run_folder_contents(run_dir):
     assert (run_dir / "circuit.crn").read_text().count("# ---- module") == 2
 
 
-def _model_predict(model, X):
-    """ŷ of model.json by the stated math, with scipy (all points as one vectorised system)."""
-    d, n = model["inputs"], model["hidden"]
-    th, h, W = (np.asarray(model[k], float) for k in ("theta", "h", "W"))
-    tail = ([model["augment_value"]] * model["augment_count"] if model["drive"] == "augment"
-            else [1.0])
-    U = np.hstack([X, np.tile(tail, (X.shape[0], 1))])
-    Z0 = U.copy() if model["z0"] == "drive" else np.zeros((X.shape[0], n))
-    drive = U @ th.T + h
-    a = model["alpha"]
-    phi = {"none": lambda z: 0 * z, "quadratic": lambda z: a * z * np.abs(z),
-           "cubic": lambda z: a * z ** 3}[model["nonlinearity"]]
-
-    def f(t, zflat):
-        z = zflat.reshape(-1, n)
-        return (drive - phi(z)).ravel()
-
-    sol = solve_ivp(f, (0.0, model["T"]), Z0.ravel(), method="RK45", rtol=1e-9, atol=1e-11)
-    assert sol.success
-    return sol.y[:, -1].reshape(-1, n) @ W.T
+_model_predict = predict_model_units
 
 
 def test_run_files_are_as_readable_as_plain_files(run_dir):
@@ -84,35 +73,40 @@ def test_run_files_are_as_readable_as_plain_files(run_dir):
 def test_model_json_and_independent_reevaluation(run_dir):
     model = json.loads((run_dir / "model.json").read_text())
     assert set(model) == MODEL_KEYS | {"threshold"}
-    assert model["format"] == "neuralcrn-model/1" and model["decision"] == "threshold"
+    assert model["format"] == "neuralcrn-model/2" and model["decision"] == "threshold"
     n = model["hidden"]
     assert np.shape(model["theta"])[0] == n and np.shape(model["W"]) == (1, n)
     g = np.linspace(0.0, 1.0, 40)
     G1, G2 = np.meshgrid(g, g)
     X = np.column_stack([G1.ravel(), G2.ravel()])           # raw XOR inputs on [0, 1]²
     labels = ((X[:, 0] >= 0.5) ^ (X[:, 1] >= 0.5)).astype(int)
-    data = json.loads((run_dir / "config.json").read_text())["data"]
-    Xm = (X - np.asarray(data["input_offset"])) / np.asarray(data["input_scale"])
+    Xm = (X - np.asarray(model["input_offset"])) / np.asarray(model["input_scale"])
     pred = (_model_predict(model, Xm)[:, 0] > model["threshold"]).astype(int)
     acc = float(np.mean(pred == labels))
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    assert abs(acc - metrics["test"]["accuracy"]) <= 0.01
+    assert abs(acc - metrics["ideal_predictor"]["test"]["accuracy"]) <= 1e-9
+    assert abs(acc - metrics["test"]["accuracy"]) <= 0.01          # the chemical headline
 
 
 def test_predict(run_dir, tmp_path):
     f = tmp_path / "in.csv"
     f.write_text("x1,x2\n0.1,0.2\n\n# comment\n0.9,0.1\n")
-    data = json.loads((run_dir / "config.json").read_text())["data"]
-    off, sc = np.asarray(data["input_offset"]), np.asarray(data["input_scale"])
-    res = CliRunner().invoke(main, ["predict", str(run_dir), "--input", str(f)])
+    model = json.loads((run_dir / "model.json").read_text())
+    off, sc = np.asarray(model["input_offset"]), np.asarray(model["input_scale"])
+    want = _model_predict(model, (np.array([[0.1, 0.2], [0.9, 0.1]]) - off) / sc)[:, 0]
+    res = CliRunner().invoke(main, ["predict", str(run_dir), "--input", str(f), "--ideal"])
     assert res.exit_code == 0, res.output
     lines = res.output.strip().splitlines()
     assert lines[0].startswith("x1,x2,yhat1,label")
     assert len(lines) == 3
-    model = json.loads((run_dir / "model.json").read_text())
-    want = _model_predict(model, (np.array([[0.1, 0.2], [0.9, 0.1]]) - off) / sc)[:, 0]
     got = np.array([float(line.split(",")[2]) for line in lines[1:]])
     np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    # default: the chemical forward pass — the chemistry's own ŷ, within its 1/k_ann of the math
+    res = CliRunner().invoke(main, ["predict", str(run_dir), "--input", str(f)])
+    assert res.exit_code == 0, res.output
+    chem = np.array([float(line.split(",")[2]) for line in res.output.strip().splitlines()[1:]])
+    np.testing.assert_allclose(chem, want, atol=2e-2)
+    assert np.max(np.abs(chem - want)) > 1e-6                  # not the ideal math
     out = tmp_path / "pred.csv"
     res = CliRunner().invoke(main, ["predict", str(run_dir), "--input", str(f), "--output",
                                     str(out)])
@@ -198,8 +192,7 @@ def test_default_xor_run_meets_its_target_by_an_independent_evaluation(tmp_path)
     G1, G2 = np.meshgrid(g, g)
     X = np.column_stack([G1.ravel(), G2.ravel()])
     labels = ((X[:, 0] >= 0.5) ^ (X[:, 1] >= 0.5)).astype(int)
-    data = json.loads((out / "config.json").read_text())["data"]
-    Xm = (X - np.asarray(data["input_offset"])) / np.asarray(data["input_scale"])
+    Xm = (X - np.asarray(model["input_offset"])) / np.asarray(model["input_scale"])
     acc = float(np.mean((_model_predict(model, Xm)[:, 0] > model["threshold"]) == labels))
     metrics = json.loads((out / "metrics.json").read_text())
     assert acc >= 0.95

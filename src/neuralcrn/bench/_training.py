@@ -74,7 +74,8 @@ def training_benchmark(*, epochs: int = XOR_EPOCHS, replicates: int = 32,
     for name in circuits:
         spec = xor_spec(annihilation=XOR_CIRCUITS[name])
         base = TrainConfig(task="xor", mode="chemical", schedule="two-phase", epochs=epochs,
-                           seed=seed, replicates=1, spec=spec, chemical_eval=False, eval_every=0)
+                           seed=seed, replicates=1, spec=spec, chemical_eval=False, eval_every=0,
+                           ideal_reference=False)
         out = {"circuit": name, "annihilation": spec.rates.annihilation, "task": "xor",
                "spec": spec.to_dict(), "solver": base.solver.as_kwargs(),
                "schedule": "two-phase", "single": _run(base)}

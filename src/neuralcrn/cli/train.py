@@ -12,11 +12,6 @@ def _fmt_acc(v):
     return "" if v is None else f"{100 * v:.1f} %"
 
 
-def _stochastic_row(result) -> str:
-    c = result.config
-    return f"test, {c.kinetics} forward (Ω = {c.volume:g})" if result.stochastic else ""
-
-
 def _stochastic_lines(result) -> list[str]:
     st = result.stochastic
     if not st:
@@ -27,40 +22,90 @@ def _stochastic_lines(result) -> list[str]:
             + f" ({st['event']}s)" + (f"; {rate:.3g}/s" if rate else "")]
 
 
+def _stochastic_forward_lines(result) -> list[str]:
+    """The honest number of a circuit trained on molecule counts: its forward pass at the
+    training Ω (the rows above are the ODE forward pass of the learned counts)."""
+    if not result.stochastic:
+        return []
+    c = result.config
+    name = f"test, {c.kinetics} forward at Ω = {c.volume:g}"
+    if c.replicates == 1:
+        r = result.metrics[0]["test_stochastic_forward"]
+        return [f"{name:26s} {_fmt_loss(r):>10s} {_fmt_acc(r.get('accuracy')):>9s}",
+                "(the rows above: the ODE forward pass from the learned counts / Ω)"]
+    s = result.summary
+    return [f"{name:26s} {_fmt_stat(s.get('test_stochastic_forward.loss')):>18s} "
+            f"{_fmt_stat(s.get('test_stochastic_forward.accuracy'), True):>16s}",
+            "(the rows above: the ODE forward pass from the learned counts / Ω)"]
+
+
+def _fmt_loss(r):
+    if r is None:
+        return ""
+    if r.get("loss") is None:
+        return f"failed ({r.get('failed_points', '?')} points)" if "failed_points" in r else ""
+    return f"{r['loss']:.4g}"
+
+
+def _fmt_stat(st, pct=False):
+    if st is None:
+        return ""
+    if pct:
+        return f"{100 * st['mean']:.1f} ± {100 * st['sd']:.1f} %"
+    return f"{st['mean']:.4g} ± {st['sd']:.2g}"
+
+
+def _test_name(ds) -> str:
+    return {"grid": f"test ({ds.grid_shape[0]}×{ds.grid_shape[1]} grid)"
+            if ds.grid_shape else "test", "sample": "test (fresh sample)",
+            "split": "test (held out)"}.get(ds.test_kind, "test")
+
+
 def _summary_lines(result) -> list[str]:
+    """The run's numbers: the headline (chemical forward pass in chemical mode) first, the ideal
+    predictor on the learned parameters beside it, then the distance from ideal training."""
+    import numpy as np
+
     m = result.metrics[0]
     K = result.config.replicates
-    ds = result.dataset
-    test_name = {"grid": f"test ({ds.grid_shape[0]}×{ds.grid_shape[1]} grid)"
-                 if ds.grid_shape else "test", "sample": "test (fresh sample)",
-                 "split": "test (held out)"}.get(ds.test_kind, "test")
+    names = (("train", "train"), ("val", "validation"), ("test", _test_name(result.dataset)))
+    beside = "ideal_predictor" in m
+    head = m["evaluated_by"]
     lines = []
     if K == 1:
-        lines.append(f"{'':34s} {'½MSE':>10s} {'accuracy':>10s}")
-        rows = [("train", m["train"]), ("validation", m["val"]), (test_name, m["test"])]
-        if "test_stochastic_forward" in m:
-            rows.append((_stochastic_row(result), m["test_stochastic_forward"]))
-        if "test_chemical_forward" in m:
-            rows.append(("test, chemical forward" + (" (ODE)" if result.stochastic else ""),
-                         m["test_chemical_forward"]))
-        for name, r in rows:
-            loss = "failed" if r.get("loss") is None else f"{r['loss']:.4g}"
-            lines.append(f"{name:34s} {loss:>10s} {_fmt_acc(r.get('accuracy')):>10s}")
+        cols = f"{'':26s} {'½MSE':>10s} {'accuracy':>9s}"
+        if beside:
+            lines.append(f"{'':26s} {head:>20s}   {'ideal predictor, same θ':>22s}")
+            cols += f"   {'½MSE':>10s} {'accuracy':>9s}"
+        else:
+            lines.append(f"{'':26s} {head:>20s}")
+        lines.append(cols)
+        for key, name in names:
+            r = m[key]
+            line = f"{name:26s} {_fmt_loss(r):>10s} {_fmt_acc(r.get('accuracy')):>9s}"
+            if beside:
+                q = m["ideal_predictor"][key]
+                line += f"   {_fmt_loss(q):>10s} {_fmt_acc(q.get('accuracy')):>9s}"
+            lines.append(line)
     else:
         s = result.summary
-        lines.append(f"{K} replicates (seeds {result.config.seed}..{result.config.seed + K - 1}), "
-                     f"mean ± sd:")
-        lines.append(f"{'':34s} {'½MSE':>20s} {'accuracy':>20s}")
-        for key, name in (("train", "train"), ("val", "validation"), ("test", test_name),
-                          ("test_stochastic_forward", _stochastic_row(result)),
-                          ("test_chemical_forward", "test, chemical forward"
-                           + (" (ODE)" if result.stochastic else ""))):
-            lo, ac = s.get(f"{key}.loss"), s.get(f"{key}.accuracy")
-            if lo is None:
-                continue
-            ls = f"{lo['mean']:.4g} ± {lo['sd']:.2g}"
-            a = "" if ac is None else f"{100 * ac['mean']:.1f} ± {100 * ac['sd']:.1f} %"
-            lines.append(f"{name:34s} {ls:>20s} {a:>20s}")
+        lines.append(f"{K} seeds ({result.config.seed}..{result.config.seed + K - 1}, each its "
+                     f"own data, initial parameters and order), mean ± sd — {head}"
+                     + ("; ideal predictor on the same parameters beside it" if beside else ""))
+        for key, name in names:
+            line = (f"{name:26s} {_fmt_stat(s.get(f'{key}.loss')):>18s} "
+                    f"{_fmt_stat(s.get(f'{key}.accuracy'), True):>16s}")
+            if beside:
+                line += (f"   {_fmt_stat(s.get(f'ideal_predictor.{key}.loss')):>18s} "
+                         f"{_fmt_stat(s.get(f'ideal_predictor.{key}.accuracy'), True):>16s}")
+            lines.append(line)
+    lines += _stochastic_forward_lines(result)
+    if "rmse" in m["test"] and m["test"]["rmse"] is not None and np.any(
+            np.asarray(result.dataset.y_scale) != 1):
+        lines.append(f"test RMSE in the data's units: {m['test']['rmse']:.4g} (½MSE above is in "
+                     f"the model's standardised units)")
+    if "vs_ideal_training" in m:
+        lines.append(_vs_ideal_line(result))
     lines += _stochastic_lines(result)
     from ..training._run_dir import epochs_run
     t = result.timings
@@ -68,14 +113,73 @@ def _summary_lines(result) -> list[str]:
     comp = "first epoch (with compilation)" if result.config.mode == "ideal" else "compile"
     lines.append(f"time: {comp} {t['compile']:.2f} s, training {t['train']:.2f} s "
                  f"({per:.3g} s/epoch), evaluation {t['evaluate']:.2f} s"
-                 + (f", chemical test forward {t['chemical_eval']:.2f} s"
+                 + (f", chemical forward (all splits) {t['chemical_eval']:.2f} s"
                     if t.get("chemical_eval") else "")
                  + f", total {t['total']:.1f} s")
     return lines
 
 
+def _vs_ideal_line(result) -> str:
+    """Distance from ideal training from the same start and order (mean over seeds)."""
+    s = result.summary
+    pd = s.get("vs_ideal_training.param_relative_difference")
+    acc = s.get("vs_ideal_training.metrics_difference.test.accuracy")
+    loss = s.get("vs_ideal_training.metrics_difference.test.loss")
+    ref_acc = s.get("ideal_training.test.accuracy")
+    ref_loss = s.get("ideal_training.test.loss")
+    parts = [f"parameters differ by {pd['mean']:.2g} (relative)" if pd else None]
+    if acc is not None and ref_acc is not None:
+        parts.append(f"test accuracy {100 * ref_acc['mean']:.1f} % ideal, "
+                     f"{100 * acc['mean']:+.1f} points here")
+    if loss is not None and ref_loss is not None:
+        parts.append(f"test ½MSE {ref_loss['mean']:.4g} ideal, {loss['mean']:+.3g} here")
+    return "vs ideal training (same start and sample order): " + "; ".join(
+        p for p in parts if p)
+
+
+def _parse_seeds(text: str) -> tuple[int, int]:
+    """``"A-B"`` or ``"A"`` → (first seed, count)."""
+    from ..errors import DataError
+    a, sep, b = text.partition("-")
+    try:
+        lo, hi = int(a), int(b) if sep else int(a)
+    except ValueError:
+        raise DataError(f"--seeds {text!r}: expected a range like 0-4") from None
+    if lo < 0 or hi < lo:
+        raise DataError(f"--seeds {text!r}: expected 0 ≤ first ≤ last")
+    return lo, hi - lo + 1
+
+
+def _split_option(text):
+    from ..errors import DataError
+    try:
+        f = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise DataError(f"--split {text!r}: expected three fractions like 0.65,0.1,0.25") \
+            from None
+    if len(f) != 3:
+        raise DataError(f"--split {text!r}: expected three fractions (train,val,test)")
+    return f
+
+
 @main.command("train")
 @click.argument("task", required=False)
+@click.option("--data", "data_csv", type=click.Path(dir_okay=False),
+              help="Train on your own data: a CSV file with a header row (numeric feature "
+                   "columns and the --target column(s)).")
+@click.option("--target", help="Target column(s) of --data: COL or COL1,COL2.")
+@click.option("--kind", type=click.Choice(["classification", "regression"]),
+              help="Kind of --data's task [inferred: text labels or ≤ 20 distinct integers → "
+                   "classification].")
+@click.option("--val", "val_csv", type=click.Path(dir_okay=False),
+              help="Validation CSV (same columns) instead of a split of --data.")
+@click.option("--test", "test_csv", type=click.Path(dir_okay=False),
+              help="Test CSV (same columns) instead of a split of --data.")
+@click.option("--split", "split_text", help="Train,val,test fractions of the seeded (stratified) "
+                                            "split of --data [0.65,0.1,0.25].")
+@click.option("--scaling", type=click.Choice(["standard", "pooled", "none"]),
+              help="Input scaling of --data fitted on the training split [standard: each "
+                   "column's mean and sd; pooled: one common scale].")
 @click.option("--mode", type=click.Choice(["chemical", "ideal"]), default="chemical",
               show_default=True,
               help="chemical: every step is simulated mass-action chemistry; ideal: the JAX math.")
@@ -85,14 +189,24 @@ def _summary_lines(result) -> list[str]:
                    "feedforward | readout+error | adjoint init | feedback | update.")
 @click.option("--epochs", type=click.IntRange(0, None), help="Epochs [task default].")
 @click.option("--seed", type=click.IntRange(0, None), default=0, show_default=True,
-              help="Seed of the data, the initial parameters and the sample order.")
+              help="Seed of the data split, the initial parameters and the sample order.")
+@click.option("--seeds", "seeds_text",
+              help="Train seeds A..B at once (e.g. 0-4), each with its own data, initial "
+                   "parameters and order, and report mean ± sd (same as --seed A "
+                   "--replicates B-A+1).")
 @click.option("--replicates", type=click.IntRange(1, None), default=1, show_default=True,
-              help="Train K independent seeds (seed..seed+K-1) at once and report mean ± sd.")
+              help="Train K seeds (seed..seed+K-1) at once, each with its own data, and report "
+                   "mean ± sd.")
 @click.option("--out", type=click.Path(file_okay=False),
               help="Run folder to write [runs/TASK-MODE-SCHEDULE-seedS].")
 @click.option("--overwrite", is_flag=True, help="Replace an existing run folder.")
 @click.option("--config", "config_path", type=click.Path(),
               help="Rerun from a run's config.json (options given here override it).")
+@click.option("--hidden", type=click.IntRange(1, None),
+              help="Hidden width n (bias-drive models) [task default].")
+@click.option("--alpha", type=click.FloatRange(0, None), help="α of φ(z) [task default].")
+@click.option("--horizon", "horizon", type=click.FloatRange(0, None, min_open=True),
+              help="Forward-phase duration T [task default].")
 @click.option("--learning-rate", type=float, help="η, SGD step in (0, 1] [task default].")
 @click.option("--k-ann", type=float, help="Annihilation rate constant [task default].")
 @click.option("--method", type=click.Choice(ODE_METHODS),
@@ -101,7 +215,11 @@ def _summary_lines(result) -> list[str]:
 @click.option("--rtol", type=float, help="Chemical ODE relative tolerance [1e-4].")
 @click.option("--atol", type=float, help="Chemical ODE absolute tolerance [1e-7].")
 @click.option("--no-chemical-eval", is_flag=True,
-              help="Skip the evaluation of the test set by the chemical forward pass.")
+              help="Skip the chemical forward pass over the data (the headline numbers are then "
+                   "the ideal predictor's).")
+@click.option("--no-ideal-reference", is_flag=True,
+              help="Chemical mode: skip the ideal training run from the same start that the "
+                   "chemistry is compared with.")
 @click.option("--eval-every", type=click.IntRange(0, None),
               help="Evaluate train/val losses after every N-th epoch and the last (0: only "
                    "before training and after the last epoch) [1].")
@@ -125,24 +243,29 @@ def _summary_lines(result) -> list[str]:
                    "Updates DIR atomically (or writes --out).")
 @click.pass_context
 @fail_cleanly
-def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrite, config_path,
-              learning_rate, k_ann, method, rtol, atol, no_chemical_eval, eval_every, kinetics,
-              volume, tau_epsilon, cle_dt, cle_rtol, quiet, minimal, resume_dir):
+def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, scaling, mode,
+              schedule, epochs, seed, seeds_text, replicates, out, overwrite, config_path,
+              hidden, alpha, horizon, learning_rate, k_ann, method, rtol, atol,
+              no_chemical_eval, no_ideal_reference, eval_every, kinetics, volume, tau_epsilon,
+              cle_dt, cle_rtol, quiet, minimal, resume_dir):
     """Train a task by online SGD (one sample per step) and write a run folder.
 
     TASK is one of linear-regression, linear-classification, bilinear, sin-square, xor, and,
-    or, rings, iris. The run folder holds config.json, model.json, history.csv,
-    parameters.csv, metrics.json, circuit.crn and PNG plots.
+    or, rings, iris, breast-cancer, wine, digits — or give your own data with --data FILE.csv
+    --target COL. The run folder holds config.json, model.json, history.csv, parameters.csv,
+    metrics.json, circuit.crn and PNG plots.
 
     In chemical mode every training step is the compiled Neural CRN's mass-action chemistry; the
-    parameters live only as species concentrations between steps. With --kinetics ssa|tau-leap|cle
-    --volume Ω every phase of every step runs on molecule counts (docs/stochastic.md); --replicates
-    K then runs K independent noise streams (seeds seed..seed+K-1).
+    parameters live only as species concentrations between steps, and the numbers printed first
+    are the trained circuit's own chemical forward pass. With --kinetics ssa|tau-leap|cle
+    --volume Ω every phase of every step runs on molecule counts (docs/stochastic.md); the
+    forward pass at that Ω is reported beside the ODE forward pass of the learned counts.
     """
     import dataclasses
 
     from ..errors import DataError
     from ..training import TrainConfig, check_out_dir, read_config, train
+    from ..training._loop import resolve_task
 
     src = click.core.ParameterSource
     given = {k for k in ctx.params if ctx.get_parameter_source(k) == src.COMMANDLINE}
@@ -151,6 +274,16 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
         result, out, overwrite = resume_cmd(resume_dir, given, task, epochs, out, overwrite,
                                             eval_every, no_chemical_eval, quiet)
         return _finish(result, out, overwrite)
+    if seeds_text is not None:
+        if {"seed", "replicates"} & given:
+            raise DataError("give either --seeds or --seed/--replicates")
+        seed, replicates = _parse_seeds(seeds_text)
+        given |= {"seed", "replicates"}
+    data_opts = {"target", "kind", "val_csv", "test_csv", "split_text", "scaling"} & given
+    if data_opts and not data_csv:
+        raise DataError(f"--{sorted(data_opts)[0].replace('_csv', '').replace('_text', '')} "
+                        f"needs --data FILE.csv")
+    task_obj = None
     if config_path:
         cfg = read_config(config_path)
         if task and task != cfg.task:
@@ -158,9 +291,21 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
         over = {k: v for k, v in (("mode", mode), ("schedule", schedule), ("epochs", epochs),
                                   ("seed", seed), ("replicates", replicates)) if k in given}
         cfg = cfg.replace(**over)
+    elif data_csv:
+        if task:
+            raise DataError(f"give either a TASK ({task!r}) or --data FILE.csv, not both")
+        if not target:
+            raise DataError("--data needs --target COL (the column to predict)")
+        from ..tasks import DEFAULT_FRACTIONS, csv_task
+        task_obj = csv_task(data_csv, target, kind=kind, val=val_csv, test=test_csv,
+                            fractions=_split_option(split_text) if split_text
+                            else DEFAULT_FRACTIONS, scaling=scaling or "standard")
+        cfg = TrainConfig(task=task_obj.name, mode=mode, schedule=schedule, epochs=epochs,
+                          seed=seed, replicates=replicates, data=task_obj.source)
     else:
         if not task:
-            raise DataError("give a TASK (e.g. 'neuralcrn train xor') or --config FILE")
+            raise DataError("give a TASK (e.g. 'neuralcrn train xor'), --data FILE.csv "
+                            "--target COL, or --config FILE")
         cfg = TrainConfig(task=task, mode=mode, schedule=schedule, epochs=epochs, seed=seed,
                           replicates=replicates)
     solver = cfg.solver
@@ -168,7 +313,8 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
                if v is not None}
     if changes:
         solver = dataclasses.replace(solver, **changes)
-    cfg = cfg.replace(solver=solver, chemical_eval=cfg.chemical_eval and not no_chemical_eval)
+    cfg = cfg.replace(solver=solver, chemical_eval=cfg.chemical_eval and not no_chemical_eval,
+                      ideal_reference=cfg.ideal_reference and not no_ideal_reference)
     if eval_every is not None:
         cfg = cfg.replace(eval_every=eval_every)
     stoch = {k: v for k, v in (("kinetics", kinetics), ("volume", volume),
@@ -180,24 +326,31 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
         cfg = cfg.replace(**stoch)
     if minimal:
         cfg = cfg.replace(minimal=True)
-    if learning_rate is not None or k_ann is not None:
-        from ..tasks import get_task
+    model = {k: v for k, v in (("hidden", hidden), ("alpha", alpha), ("T", horizon),
+                               ("learning_rate", learning_rate)) if v is not None}
+    if model or k_ann is not None:
+        if task_obj is None:
+            task_obj = resolve_task(cfg)
         if cfg.spec is None and cfg.minimal:
             from ..training._minimal import task_minimal_spec
-            spec = task_minimal_spec(get_task(cfg.task))
+            spec = task_minimal_spec(task_obj)
         else:
-            spec = cfg.spec or get_task(cfg.task).model_spec
-        if learning_rate is not None:
-            spec = spec.replace(learning_rate=learning_rate)
+            spec = cfg.spec or task_obj.model_spec
+        if "hidden" in model and spec.drive != "bias":
+            raise DataError(f"--hidden needs a bias-drive model; {cfg.task!r}'s hidden width is "
+                            f"fixed by its inputs")
+        spec = spec.replace(**model)
         if k_ann is not None:
             spec = spec.replace(rates=dataclasses.replace(spec.rates, annihilation=k_ann))
         cfg = cfg.replace(spec=spec)
-    kin = "" if cfg.kinetics == "ode" else f"-{cfg.kinetics}-omega{cfg.volume:g}"
-    out = out or (f"runs/{cfg.task}-{cfg.mode}-{'minimal' if cfg.minimal else cfg.schedule}"
-                  f"{kin}-seed{cfg.seed}")
+    if out is None:
+        kin = "" if cfg.kinetics == "ode" else f"-{cfg.kinetics}-omega{cfg.volume:g}"
+        out = (f"runs/{cfg.task}-{cfg.mode}-{'minimal' if cfg.minimal else cfg.schedule}{kin}-"
+               + (f"seeds{cfg.seed}-{cfg.seed + cfg.replicates - 1}" if cfg.replicates > 1
+                  else f"seed{cfg.seed}"))
     check_out_dir(out, overwrite)
 
-    _finish(train(cfg, progress=not quiet), out, overwrite)
+    _finish(train(cfg, task=task_obj, progress=not quiet), out, overwrite)
 
 
 def _finish(result, out, overwrite):
@@ -205,10 +358,17 @@ def _finish(result, out, overwrite):
     from ..training import write_run
     cfg = result.config
     c = result.setup.circuit
+    ds = result.dataset
     click.echo(f"task {cfg.task}: {cfg.mode} training, {cfg.schedule} schedule, "
-               f"{result.epochs} epoch{'s' if result.epochs != 1 else ''}, seed {cfg.seed}, "
-               f"η = {result.spec.learning_rate:g}"
+               f"{result.epochs} epoch{'s' if result.epochs != 1 else ''} × "
+               f"{ds.sizes()['train']} samples, seed {cfg.seed}"
+               + (f"..{cfg.seed + cfg.replicates - 1}" if cfg.replicates > 1 else "")
+               + f", η = {result.spec.learning_rate:g}"
                + (f" (resumed after epoch {result.resumed_at[-1]})" if result.resumed_at else ""))
+    if cfg.data is not None:
+        click.echo(f"data: {ds.kind}, {ds.d} inputs → {ds.m} output{'s' if ds.m > 1 else ''}, "
+                   f"{ds.sizes()['train']}/{ds.sizes()['val']}/{ds.sizes()['test']} rows "
+                   f"(train/val/test); {ds.notes}")
     click.echo(f"circuit ({result.setup.schedule}): {c.network.n_species} species, "
                f"{c.network.n_reactions} reactions, max molecularity "
                f"{c.network.max_molecularity}")
@@ -225,16 +385,25 @@ def _finish(result, out, overwrite):
 @click.option("--output", "output_csv", type=click.Path(dir_okay=False),
               help="Write the predictions to this CSV [stdout].")
 @click.option("--model-units", is_flag=True,
-              help="The inputs are already in the model's units (skip the task's input scaling).")
+              help="The inputs are already in the model's units (skip the input scaling).")
+@click.option("--ideal", "use_ideal", is_flag=True,
+              help="Evaluate the ideal math of model.json instead of the chemical forward pass "
+                   "(chemical runs).")
 @fail_cleanly
-def predict_cmd(run_dir, input_csv, output_csv, model_units):
-    """Evaluate the trained model of RUN_DIR (its model.json) on the points of a CSV file.
+def predict_cmd(run_dir, input_csv, output_csv, model_units, use_ideal):
+    """Evaluate the trained model of RUN_DIR on the points of a CSV file.
 
-    Inputs are in the task's raw units: the run's input scaling (config.json; identity for most
-    tasks, standardisation for Iris) is applied unless --model-units. Output columns: the inputs,
-    yhat1..yhatm and, for classifiers, the predicted label.
+    The CSV holds d numbers per line (optional header); or, for a model trained on named
+    columns (--data), any CSV whose header names those columns (others, e.g. the target, are
+    ignored).
+
+    For a chemical run the prediction is the trained circuit's own chemical forward pass (its
+    feedforward and readout phases with the learned parameter concentrations and the run's rate
+    constants from config.json); --ideal (and any run without config.json or trained in ideal
+    mode) evaluates model.json's math instead. Inputs are in the data's raw units: model.json's
+    input scaling is applied unless --model-units. Output columns: the inputs, yhat1..yhatm (in
+    the data's units) and, for classifiers, the predicted label and class.
     """
-    import json
     from pathlib import Path
 
     import numpy as np
@@ -246,22 +415,24 @@ def predict_cmd(run_dir, input_csv, output_csv, model_units):
     if not (run / "model.json").is_file():
         raise DataError(f"{run}: no model.json (is it a run folder written by neuralcrn train?)")
     model = load_model(run / "model.json")
-    X_raw = read_inputs_csv(input_csv, model.spec.inputs)
-    X = X_raw
-    class_names = None
-    cfg_path = run / "config.json"
-    if cfg_path.is_file():
-        try:
-            data = json.loads(cfg_path.read_text()).get("data", {})
-        except json.JSONDecodeError:
-            data = {}
-        class_names = data.get("class_names")
-        if not model_units and data.get("input_offset") is not None:
-            off = np.asarray(data["input_offset"], dtype=float)
-            sc = np.asarray(data["input_scale"], dtype=float)
-            X = (X_raw - off) / sc
-    Yhat = model.predict(X)
+    X_raw = None
+    if model.feature_names:
+        # a CSV whose header names the model's features (e.g. the training file, target
+        # column included): take those columns by name
+        from ..tasks import read_feature_columns
+        X_raw = read_feature_columns(input_csv, model.feature_names)
+    if X_raw is None:
+        X_raw = read_inputs_csv(input_csv, model.spec.inputs)
+    X = X_raw if model_units else model.model_inputs(X_raw)
+    Yhat, how = None, "ideal"
+    if not use_ideal and (run / "config.json").is_file():
+        Yhat = _chemical_prediction(run, model, X)
+        how = "chemical" if Yhat is not None else how
+    if Yhat is None:
+        Yhat = model.predict(X)
     labels = model.labels(Yhat)
+    Y_out = model.raw_outputs(Yhat)
+    class_names = model.class_names
     d, m = model.spec.inputs, model.spec.outputs
     header = [f"x{j + 1}" for j in range(d)] + [f"yhat{k + 1}" for k in range(m)]
     if labels is not None:
@@ -270,7 +441,7 @@ def predict_cmd(run_dir, input_csv, output_csv, model_units):
             header.append("class")
     lines = [",".join(header)]
     for i in range(X_raw.shape[0]):
-        row = [repr(float(v)) for v in X_raw[i]] + [repr(float(v)) for v in Yhat[i]]
+        row = [repr(float(v)) for v in X_raw[i]] + [repr(float(v)) for v in Y_out[i]]
         if labels is not None:
             row.append(str(int(labels[i])))
             if class_names:
@@ -281,6 +452,35 @@ def predict_cmd(run_dir, input_csv, output_csv, model_units):
         from ..chemistry._atomic import write_text_atomic
         Path(output_csv).absolute().parent.mkdir(parents=True, exist_ok=True)
         write_text_atomic(output_csv, text)
-        click.echo(f"wrote {len(lines) - 1} predictions to {output_csv}", err=True)
+        click.echo(f"wrote {len(lines) - 1} predictions ({how}) to {output_csv}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+def _chemical_prediction(run, model, X):
+    """ŷ of the run's circuit (chemical forward pass) or ``None`` for an ideal-mode run."""
+    import numpy as np
+
+    from ..errors import DataError
+    from ..training import chemical_predict, read_config
+    from ..training._loop import setup_for
+
+    cfg = read_config(run)
+    if cfg.mode != "chemical" or cfg.spec is None:
+        return None
+    spec = cfg.spec
+    if (spec.inputs, spec.outputs, spec.n) != (model.spec.inputs, model.spec.outputs,
+                                               model.spec.n):
+        raise DataError(f"{run}: config.json's model ({spec.inputs} → {spec.n} → "
+                        f"{spec.outputs}) does not match model.json's")
+    setup = setup_for(cfg, spec)
+    p = model.params
+    if spec.theta == "diagonal":
+        p = p._replace(theta=p.theta * np.eye(spec.n, spec.n_u))
+    Yhat = chemical_predict(setup, setup.initial_state(p), X, cfg.solver)
+    bad = ~np.all(np.isfinite(Yhat), axis=1)
+    if np.any(bad):
+        raise DataError(f"the chemical forward pass failed on {int(bad.sum())} of "
+                        f"{X.shape[0]} points (first: line {int(np.flatnonzero(bad)[0]) + 1} of "
+                        f"the inputs); try --ideal")
+    return Yhat

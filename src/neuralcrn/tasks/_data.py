@@ -191,3 +191,48 @@ def iris_data(name: str, seed: int, per_class=IRIS_PER_CLASS, scale_to: float = 
     return Dataset(name, "classification", *parts, decision="argmax",
                    class_names=tuple(str(n) for n in iris.target_names), test_kind="split",
                    x_offset=mu, x_scale=sd, notes=notes)
+
+
+# ------------------------------------------------------------------ scikit-learn's bundled data
+SKLEARN_SETS = {"breast-cancer": "load_breast_cancer", "wine": "load_wine",
+                "digits": "load_digits"}
+"""Task name → scikit-learn loader of its bundled copy (read from the installed package; no
+download)."""
+
+
+def sklearn_table(name: str):
+    """The bundled data set ``name`` (:data:`SKLEARN_SETS`) as a :class:`~neuralcrn.tasks.Table`:
+    features with sklearn's column names, labels as the class names (digits: "0" … "9")."""
+    import sklearn.datasets as skd
+
+    from ._tabular import table_from_arrays
+
+    if name not in SKLEARN_SETS:
+        raise DataError(f"no bundled data set {name!r}; choose one of {', '.join(SKLEARN_SETS)}")
+    b = getattr(skd, SKLEARN_SETS[name])()
+    names = np.asarray([str(t) for t in b.target_names])
+    features = ([f"pixel_{i // 8}_{i % 8}" for i in range(64)] if name == "digits"
+                else [str(f) for f in b.feature_names])
+    return table_from_arrays(np.asarray(b.data, float), names[np.asarray(b.target, int)],
+                             features=features, target_names=["class"],
+                             source=f"sklearn:{name}")
+
+
+def sklearn_data(name: str, seed: int, *, fractions, scaling: str, notes: str = "") -> Dataset:
+    """The data set of bundled task ``name`` for ``seed``: :func:`sklearn_table` split, scaled
+    and encoded like a user's CSV (:func:`~neuralcrn.tasks.tabular_dataset`; constant columns —
+    the always-blank border pixels of digits — are kept)."""
+    from ._tabular import make_encoding, tabular_dataset
+
+    table = _cached_table(name)
+    return tabular_dataset(name, seed, table=table, enc=make_encoding(table, "classification"),
+                           fractions=fractions, scaling=scaling, notes=notes)
+
+
+_TABLES: dict = {}
+
+
+def _cached_table(name: str):
+    if name not in _TABLES:
+        _TABLES[name] = sklearn_table(name)
+    return _TABLES[name]

@@ -54,6 +54,11 @@ class Dataset:
     x_offset, x_scale:
                  arrays ``(d,)``: raw input = ``X * x_scale + x_offset`` (identity unless the task
                  standardises its inputs).
+    y_offset, y_scale:
+                 arrays ``(m,)``: target in the data's units = ``Y * y_scale + y_offset``
+                 (identity except for standardised regression targets of tabular data).
+    feature_names, target_names:
+                 names of the d inputs and the m outputs (``()``: unnamed).
     notes:       one-line description of the data rule.
     """
 
@@ -75,6 +80,10 @@ class Dataset:
     x_offset: np.ndarray | None = None
     x_scale: np.ndarray | None = None
     notes: str = ""
+    y_offset: np.ndarray | None = None
+    y_scale: np.ndarray | None = None
+    feature_names: tuple[str, ...] = ()
+    target_names: tuple[str, ...] = ()
 
     def __post_init__(self):
         set_ = lambda k, v: object.__setattr__(self, k, v)  # noqa: E731
@@ -111,6 +120,20 @@ class Dataset:
         sc = np.ones(d) if self.x_scale is None else self.x_scale
         set_("x_offset", _frozen(off, "x_offset", 1))
         set_("x_scale", _frozen(sc, "x_scale", 1))
+        set_("y_offset", _frozen(np.zeros(m) if self.y_offset is None else self.y_offset,
+                                 "y_offset", 1))
+        set_("y_scale", _frozen(np.ones(m) if self.y_scale is None else self.y_scale,
+                                "y_scale", 1))
+        if self.x_offset.shape != (d,) or self.x_scale.shape != (d,) \
+                or self.y_offset.shape != (m,) or self.y_scale.shape != (m,):
+            raise DataError("x_offset/x_scale must have shape (d,) and y_offset/y_scale (m,)")
+        if np.any(self.x_scale <= 0) or np.any(self.y_scale <= 0):
+            raise DataError("x_scale and y_scale must be > 0")
+        for k, size in (("feature_names", d), ("target_names", m)):
+            names = tuple(str(v) for v in getattr(self, k))
+            if names and len(names) != size:
+                raise DataError(f"{k} has {len(names)} names for {size} columns")
+            set_(k, names)
         if self.input_box is not None:
             set_("input_box", tuple(_frozen(b, "input_box", 1) for b in self.input_box))
         set_("class_names", tuple(self.class_names))
@@ -164,6 +187,14 @@ class Dataset:
     def raw_inputs(self, X) -> np.ndarray:
         """Model-facing inputs back in the original units: ``X * x_scale + x_offset``."""
         return np.asarray(X, dtype=float) * self.x_scale + self.x_offset
+
+    def model_inputs(self, X_raw) -> np.ndarray:
+        """Raw inputs in the model's units: ``(X_raw − x_offset) / x_scale``."""
+        return (np.asarray(X_raw, dtype=float) - self.x_offset) / self.x_scale
+
+    def raw_outputs(self, Y) -> np.ndarray:
+        """Model outputs or targets in the data's units: ``Y * y_scale + y_offset``."""
+        return np.asarray(Y, dtype=float) * self.y_scale + self.y_offset
 
 
 def labels_from(values, decision: str, threshold: float | None, m: int) -> np.ndarray:

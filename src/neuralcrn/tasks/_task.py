@@ -97,10 +97,14 @@ class Task:
     model_spec:         the default :class:`~neuralcrn.ideal.ModelSpec` (α, T, η, gradient mode…).
     epochs:             default number of epochs (one online SGD step per training sample).
     init:               :class:`InitConfig` of the default initial parameters.
-    target:             :class:`Target` the default run must reach (seed 0).
+    target:             :class:`Target` the default run must reach (mean over seeds 0–4), or
+                        ``None`` (a user's data).
     decision, threshold: classification decision rule (see :class:`Dataset`).
     data_notes:         how the data are generated, encoded and scaled.
     generator:          ``seed -> Dataset`` (use :meth:`make_data`).
+    source:             plain-JSON description of a user's data source (CSV files and options,
+                        recorded in config.json so the run can be repeated), or ``None``.
+    table:              the raw :class:`~neuralcrn.tasks.Table` of tabular data, or ``None``.
     """
 
     name: str
@@ -109,11 +113,13 @@ class Task:
     model_spec: ModelSpec
     epochs: int
     init: InitConfig
-    target: Target
+    target: Target | None
     generator: Callable[[int], Dataset] = field(repr=False, compare=False)
     decision: Literal["threshold", "argmax"] | None = None
     threshold: float | None = None
     data_notes: str = ""
+    source: dict | None = field(default=None, compare=False)
+    table: object = field(default=None, repr=False, compare=False)
 
     def make_data(self, seed: int = 0) -> Dataset:
         """The task's data set for ``seed`` (a seeded ``numpy`` Generator; same seed → same data)."""
@@ -158,7 +164,8 @@ class Task:
                 "init": {"scale": self.init.scale, "h_scale": self.init.h_scale,
                          "readout": self.init.readout, "w_scale": self.init.w_scale,
                          "theta": self.init.theta, "fan_bias": self.init.fan_bias},
-                "target": {"metric": self.target.metric, "value": self.target.value,
-                           "split": self.target.split},
+                "target": None if self.target is None else {
+                    "metric": self.target.metric, "value": self.target.value,
+                    "split": self.target.split},
                 "decision": self.decision, "threshold": self.threshold,
                 "data": self.data_notes}

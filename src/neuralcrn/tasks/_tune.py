@@ -1,4 +1,8 @@
-"""Train every task's default model in ideal mode and print its metrics and wall time.
+"""Train every task's default model in ideal mode and print its metrics and wall time (one seed).
+
+The targets are judged on the mean over seeds 0–4: ``python -m neuralcrn.bench._seed_table
+--mode ideal`` (this tool is the quick one-seed look; ``tasks._sweep`` the closed-form trainer
+used for the sweeps).
 
     python -m neuralcrn.tasks._tune                 # all tasks
     python -m neuralcrn.tasks._tune xor rings       # some tasks

@@ -2,29 +2,36 @@
 
 Both modes share the loop: for epoch e = 0, 1, …, E−1 visit the training samples in the order
 ``tasks.epoch_order(seed, e, N)``, one SGD step per sample; after each epoch evaluate the
-parameters on the training and validation sets.
+parameters on the training and validation sets (the ideal predictor on the parameters — in
+chemical mode read from the species — for the learning curves).
 
 * ``chemical``: every step is the compiled circuit's mass-action chemistry (one compiled
   ``lax.scan`` per epoch, :mod:`neuralcrn.training._chemical`); parameters live only in the state
   vector between steps. After each epoch the host *reads* the parameter species to evaluate them.
 * ``ideal``: :func:`neuralcrn.ideal.train_epoch` (the JAX math) with the same order.
 
-Evaluation (both modes) uses the ideal predictor :func:`neuralcrn.ideal.predict_batch` with the
-parameters (read from the species in chemical mode) — the same math ``model.json`` describes. In
-chemical mode the final test set is also evaluated by the chemical forward pass itself
-(:func:`~neuralcrn.training.chemical_predict`), reported as ``test_chemical_forward``.
+Final metrics (the headline numbers): in chemical mode the trained circuit's own feedforward
+chemistry is run on every train, validation and test point (:func:`~neuralcrn.training.
+chemical_predict`) and *that* is what ``metrics["train"|"val"|"test"]`` report; the ideal
+predictor on the learned parameters is reported beside it (``metrics["ideal_predictor"]``).
+In chemical mode an ideal training run from the same initial parameters and sample order runs
+alongside (cheap next to the chemistry) and the run reports how far it is from it (SPEC §4):
+``metrics["ideal_training"]`` and ``metrics["vs_ideal_training"]`` (final parameter relative
+difference, metric differences), ``history["param_diff"]`` per epoch.
+
+Replicates: K runs with seeds seed, seed+1, …, seed+K−1, each with its own data set, initial
+parameters and sample order (everything follows its seed), trained together (K stacked pots
+integrated as one system in chemical mode, :func:`~neuralcrn.training._chemical.run_step_stack`;
+a loop in ideal mode). Replicate 0 is the single run with ``seed`` (to the solver's accuracy in
+chemical mode, where the pots share one adaptive step sequence). The data of every seed must have
+the same number of training samples (true for every task: split sizes do not depend on the seed).
 
 Stochastic chemistry (``kinetics`` ``"ssa"``, ``"tau-leap"``, ``"cle"`` at volume Ω): the same
 protocol on molecule counts, one numba call per epoch and replicate
-(:mod:`neuralcrn.training._stochastic`); the final test set is evaluated by the ideal predictor,
-by the stochastic forward pass at the same Ω (``test_stochastic_forward``) and by the ODE forward
-pass of the learned counts (``test_chemical_forward``).
-
-Replicates: K runs with seeds seed, seed+1, …, seed+K−1 (initial parameters and sample order; the
-data set is the one of ``seed`` for all), trained together (K stacked pots integrated as one
-system in chemical mode, :func:`~neuralcrn.training._chemical.run_step_stack`; a loop in ideal
-mode). Replicate 0 is the single run with ``seed`` (to the solver's accuracy in chemical mode,
-where the pots share one adaptive step sequence).
+(:mod:`neuralcrn.training._stochastic`); the initial parameters are rounded to counts
+(round(Ω·θ) molecules). The final metrics add ``test_stochastic_forward`` — the forward pass at
+the same Ω and method on every test point, the honest number of a finite-volume circuit — to the
+ODE forward pass of the learned counts (``train``/``val``/``test``) and the ideal predictor.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ from ..errors import SimulationError, SpecError
 from ..ideal.spec import ModelSpec, Params
 from ._chemical import (SCHEDULE_NAMES, ChemicalSetup, CompiledEpoch, CompiledPredictor,
                         SolverSettings, chemical_setup, padded_chunks)
-from ._stochastic import (DEFAULT_CLE_DT, DEFAULT_CLE_RTOL, DEFAULT_EPSILON, KINETICS,
+from ._stochastic import (DEFAULT_CLE_DT, DEFAULT_CLE_RTOL, DEFAULT_EPSILON,
                           check_stochastic_config, stochastic_parts)
 from ..tasks import epoch_order, get_task
 
@@ -87,6 +94,11 @@ class TrainConfig:
                  read from the species) after every ``eval_every``-th epoch and after the last;
                  0 → only before training and after the last epoch (the other rows of the
                  history hold NaN; the running loss is always recorded).
+    data:        ``None`` → ``task`` is a registry task; else the data source of a user's data
+                 (a plain-JSON dict, :func:`neuralcrn.tasks.task_from_source`; ``task`` is then
+                 its display name).
+    ideal_reference: in chemical mode, also train the ideal math from the same initial
+                 parameters and sample order and report the difference (SPEC §4).
     kinetics:    ``"ode"`` (mass-action ODE) or a stochastic method on molecule counts:
                  ``"ssa"`` (exact), ``"tau-leap"``, ``"cle"`` (chemical mode only;
                  :mod:`neuralcrn.training._stochastic`, ``docs/stochastic.md``).
@@ -110,6 +122,8 @@ class TrainConfig:
     chemical_eval: bool = True
     init: dict | None = None
     eval_every: int = 1
+    data: dict | None = None
+    ideal_reference: bool = True
     minimal: bool = False
     kinetics: str = "ode"
     volume: float | None = None
@@ -149,11 +163,18 @@ class TrainConfig:
                 raise SpecError(f"init readout must be 'ones', 'mean' or 'random', got "
                                 f"{self.init['readout']!r}")
             object.__setattr__(self, "init", dict(self.init))
+        if self.data is not None and not (isinstance(self.data, dict)
+                                          and self.data.get("format") in ("csv", "npz")):
+            raise SpecError(f"data must be a data source dict with format 'csv' or 'npz', got "
+                            f"{self.data!r}")
+        if not isinstance(self.task, str) or not self.task:
+            raise SpecError(f"task must be a task name, got {self.task!r}")
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
         d["spec"] = None if self.spec is None else self.spec.to_dict()
         d["solver"] = dataclasses.asdict(self.solver)
+        d["data"] = None if self.data is None else dict(self.data)
         return d
 
     @classmethod
@@ -177,16 +198,25 @@ class TrainConfig:
 class TrainResult:
     """What a training run produced (numpy arrays; K = replicates, E = epochs).
 
-    history:        ``{"train_loss", "val_loss", "val_accuracy", "running_loss"}``: arrays
-                    ``(K, E+1)`` (row 0 = before training; ``val_accuracy`` is ``None`` for
-                    regression; ``running_loss[:, 0]`` is NaN, later entries are the mean loss the
-                    steps of that epoch saw).
+    history:        ``{"train_loss", "val_loss", "val_accuracy", "running_loss", "param_diff"}``:
+                    arrays ``(K, E+1)`` (row 0 = before training; ``val_accuracy`` is ``None``
+                    for regression; ``running_loss[:, 0]`` is NaN, later entries are the mean loss
+                    the steps of that epoch saw; ``param_diff`` — chemical mode with the ideal
+                    reference, else ``None`` — the relative difference between the chemical and
+                    the ideal run's parameters after each epoch).
     param_history:  list of K lists of E+1 :class:`Params`.
     params:         list of K final :class:`Params`.
-    metrics:        per-replicate final metrics (list of dicts) and their summary.
+    metrics:        per-replicate final metrics (list of dicts, see :func:`train`).
+    summary:        mean ± sd over the replicates of every number in ``metrics``.
     timings:        seconds: ``setup``, ``compile``, ``train`` (the epochs, without compilation;
-                    in chemical mode including the evaluation that overlaps the next epoch),
-                    ``evaluate``, ``chemical_eval``, ``total`` (see :func:`train`).
+                    in chemical mode including the evaluation and the ideal reference epochs
+                    that overlap the chemistry), ``evaluate``, ``chemical_eval``, ``total``.
+    datasets:       the K data sets (``dataset`` = ``datasets[0]``).
+    chemical_predictions: chemical mode with ``chemical_eval``: per replicate
+                    ``{split: ŷ (N, m)}`` of the chemical forward pass, else ``None``.
+    reference_params: chemical mode with ``ideal_reference``: the K final parameters of the
+                    ideal run from the same start and sample order, else ``None``.
+    resumed_at:     the epochs after which this run was resumed (``train(resume=…)``).
     stochastic:     stochastic kinetics only: events per step and phase, totals, speed
                     (:meth:`~neuralcrn.training._stochastic.StochasticEpoch.summary`).
     """
@@ -203,7 +233,9 @@ class TrainResult:
     timings: dict
     setup: ChemicalSetup | None = None
     final_state: np.ndarray | None = None
-    chemical_test_predictions: list | None = None
+    chemical_predictions: list | None = None
+    reference_params: list | None = None
+    datasets: list = field(default_factory=list)
     summary: dict = field(default_factory=dict)
     stochastic: dict | None = None
     resumed_at: tuple = ()
@@ -228,25 +260,119 @@ def predict_params(spec: ModelSpec, params: Params, X, solver=None) -> np.ndarra
 
 def _metrics_of(dataset, pred, Y) -> dict:
     from ..tasks.metrics import evaluate
+    pred = np.asarray(pred, dtype=float)
+    bad = ~np.all(np.isfinite(pred), axis=1)
+    if np.any(bad):
+        return {"loss": None, "accuracy": None, "failed_points": int(bad.sum())}
     r = evaluate(dataset, pred, Y)
-    return {"loss": r["half_mse"], "accuracy": r["accuracy"]}
+    out = {"loss": r["half_mse"], "accuracy": r["accuracy"]}
+    if dataset.kind == "regression":
+        # root mean square error in the data's units (targets may be standardised)
+        err = (pred - np.asarray(Y, dtype=float)) * np.asarray(dataset.y_scale)
+        out["rmse"] = float(np.sqrt(np.mean(np.sum(err ** 2, axis=1))))
+    return out
+
+
+def _split_metrics(dataset, splits, pred) -> dict:
+    """Metrics of predictions ``pred`` of the concatenated splits."""
+    out, a = {}, 0
+    for s in splits:
+        Y = dataset.split(s)[1]
+        out[s] = _metrics_of(dataset, pred[a:a + Y.shape[0]], Y)
+        a += Y.shape[0]
+    return out
+
+
+def _stacked(dataset, splits) -> np.ndarray:
+    return np.concatenate([dataset.split(s)[0] for s in splits])
 
 
 def evaluate_params(spec: ModelSpec, params: Params, dataset, splits=("train", "val", "test"),
                     solver=None) -> dict:
-    """``{split: {"loss": ½MSE, "accuracy": float or None}}`` of the ideal predictor."""
-    Xs = [dataset.split(s)[0] for s in splits]
-    pred = predict_params(spec, params, np.concatenate(Xs), solver)
-    out, a = {}, 0
-    for s, X in zip(splits, Xs):
-        out[s] = _metrics_of(dataset, pred[a:a + X.shape[0]], dataset.split(s)[1])
-        a += X.shape[0]
-    return out
+    """``{split: {"loss": ½MSE, "accuracy": float or None}}`` of the ideal predictor (plus
+    ``"rmse"``, the root mean square error in the data's units, for regression)."""
+    pred = predict_params(spec, params, _stacked(dataset, splits), solver)
+    return _split_metrics(dataset, splits, pred)
 
 
-# ------------------------------------------------------------------ the loop
-def _orders(seeds, epoch, n):
-    return np.stack([np.asarray(epoch_order(int(s), epoch, n)) for s in seeds])
+# ------------------------------------------------------------------ the run's pieces
+SPLITS = ("train", "val", "test")
+
+
+@dataclass(eq=False)
+class _Run:
+    """A resolved configuration: the task, model, epochs, seeds and each seed's data."""
+
+    config: TrainConfig
+    task: object
+    spec: ModelSpec
+    epochs: int
+    seeds: list
+    datasets: list
+    solver: object
+
+    @property
+    def K(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def N(self) -> int:
+        return int(self.datasets[0].X_train.shape[0])
+
+    @property
+    def chemical(self) -> bool:
+        return self.config.mode == "chemical"
+
+    @property
+    def classification(self) -> bool:
+        return self.datasets[0].kind == "classification"
+
+    def orders(self, epoch: int) -> np.ndarray:
+        """``(K, N)``: each replicate's sample order of ``epoch``."""
+        return np.stack([np.asarray(epoch_order(int(s), epoch, self.N)) for s in self.seeds])
+
+    def epoch_data(self, epoch: int):
+        """``(X (K, N, d), Y (K, N, m))`` in each replicate's order of ``epoch``."""
+        o = self.orders(epoch)
+        return (np.stack([ds.X_train[o[k]] for k, ds in enumerate(self.datasets)]),
+                np.stack([ds.Y_train[o[k]] for k, ds in enumerate(self.datasets)]))
+
+
+def resolve_task(config: TrainConfig):
+    """The :class:`~neuralcrn.tasks.Task` of a configuration: ``config.data``'s data source, or
+    the registry task ``config.task`` (DataError if unknown)."""
+    if config.data is not None:
+        from ..tasks import task_from_source
+        return task_from_source(config.data, name=config.task)
+    return get_task(config.task)
+
+
+def _resolve(config: TrainConfig, task=None) -> _Run:
+    task = task if task is not None else resolve_task(config)
+    spec = config.spec if config.spec is not None else task.model_spec
+    epochs = config.epochs if config.epochs is not None else task.epochs
+    seeds = [config.seed + k for k in range(config.replicates)]
+    datasets = [task.make_data(s) for s in seeds]
+    ds = datasets[0]
+    if config.minimal:
+        from ._minimal import minimal_run_spec
+        spec = minimal_run_spec(config, task, ds)
+    if ds.d != spec.inputs or ds.m != spec.outputs:
+        raise SpecError(f"model has {spec.inputs} inputs / {spec.outputs} outputs but task "
+                        f"{config.task!r} has {ds.d} / {ds.m}")
+    sizes = {d.X_train.shape[0] for d in datasets}
+    if len(sizes) != 1:
+        raise SpecError(f"replicates need the same number of training samples for every seed; "
+                        f"task {config.task!r} has {sorted(sizes)}")
+    return _Run(config, task, spec, epochs, seeds, datasets, _solver_opts(config))
+
+
+def _history(run: _Run, reference: bool) -> dict:
+    shape = (run.K, run.epochs + 1)
+    nan = lambda: np.full(shape, np.nan)  # noqa: E731
+    return {"train_loss": nan(), "val_loss": nan(),
+            "val_accuracy": nan() if run.classification else None,
+            "running_loss": nan(), "param_diff": nan() if reference else None}
 
 
 def _check_finite(state, losses, epoch, seeds):
@@ -262,12 +388,114 @@ def _check_finite(state, losses, epoch, seeds):
             f"smaller annihilation rate constant, or tighter solver tolerances")
 
 
+def _counts_state(setup: ChemicalSetup, params: Params, volume: float) -> np.ndarray:
+    """The initial state of ``params`` rounded to molecule counts: round(Ω·x)/Ω."""
+    return np.rint(setup.initial_state(params) * volume) / volume
+
+
 def _warm_predictor(spec: ModelSpec, solver) -> float:
     """Compile the ideal predictor for ``EVAL_CHUNK`` rows (so evaluation never compiles)."""
     t0 = time.perf_counter()
     p = Params(np.zeros(spec.theta_shape), np.zeros(spec.n), np.zeros((spec.outputs, spec.n)))
     predict_params(spec, p, np.zeros((1, spec.inputs)), solver)
     return time.perf_counter() - t0
+
+
+class _IdealTrainer:
+    """Ideal online SGD of K replicates (a loop of :func:`neuralcrn.ideal.train_epoch`)."""
+
+    def __init__(self, run: _Run, params: list):
+        self.run, self.params = run, list(params)
+
+    def epoch(self, e: int):
+        from ..ideal import train_epoch
+        X, Y = self.run.epoch_data(e)
+        new, losses = [], []
+        for k, p in enumerate(self.params):
+            q, L = train_epoch(self.run.spec, p, X[k], Y[k], solver=self.run.solver)
+            new.append(Params(*(np.asarray(v) for v in q)))
+            losses.append(np.asarray(L))
+        self.params = new
+        return new, np.stack(losses)
+
+
+class _ChemicalTrainer:
+    """Compiled chemical epochs of K stacked pots; epoch e+1 is queued before epoch e is read."""
+
+    def __init__(self, run: _Run, setup: ChemicalSetup, compiled, state):
+        self.run, self.setup, self.compiled = run, setup, compiled
+        self.state = state
+        self.pending = None
+
+    def dispatch(self, e: int, s_dev):
+        X, Y = self.run.epoch_data(e)
+        if self.run.K > 1:
+            return self.compiled(self.setup, s_dev, X, Y)
+        s1, l1 = self.compiled(self.setup, s_dev[0], X[0], Y[0])
+        return s1[None], l1[None]
+
+    def start(self, e0: int = 0):
+        """Queue epoch ``e0`` (the first one this run trains)."""
+        self.pending = self.dispatch(e0, self.state) if self.run.epochs > e0 else None
+
+    def collect(self, e: int):
+        """Wait for epoch e (after queueing e+1); returns ``(params, losses (K, N))``."""
+        s_dev, l_dev = self.pending
+        last = e + 1 == self.run.epochs
+        self.pending = self.dispatch(e + 1, s_dev) if not last else None
+        state, losses = np.asarray(s_dev), np.asarray(l_dev)   # waits for epoch e
+        _check_finite(state, losses, e, self.run.seeds)
+        self.state = state
+        return [self.setup.read_params(s) for s in state], losses
+
+
+class _Evaluator:
+    """The learning-curve evaluation (ideal predictor) of queued ``(epoch, params)`` entries."""
+
+    def __init__(self, run: _Run, hist: dict, timings: dict):
+        self.run, self.hist, self.timings = run, hist, timings
+        self.queue: list = []
+
+    def add(self, epoch: int, params: list):
+        self.queue.append((epoch, params))
+
+    def flush(self, overlapped: bool):
+        t0 = time.perf_counter()
+        h = self.hist
+        for e, plist in self.queue:
+            for k, p in enumerate(plist):
+                r = evaluate_params(self.run.spec, p, self.run.datasets[k], ("train", "val"),
+                                    self.run.solver)
+                h["train_loss"][k, e] = r["train"]["loss"]
+                h["val_loss"][k, e] = r["val"]["loss"]
+                if h["val_accuracy"] is not None:
+                    h["val_accuracy"][k, e] = r["val"]["accuracy"]
+        self.queue.clear()
+        if not overlapped:
+            self.timings["evaluate"] += time.perf_counter() - t0
+
+
+def _reference_epoch(ref: _IdealTrainer, e: int, param_hist: list, hist: dict,
+                     timings: dict) -> None:
+    """Epoch e of the ideal reference run; records its parameter difference from the
+    chemical run's parameters after epoch e (``param_hist[k][e + 1]``)."""
+    from ..ideal import params_relative_error
+    t1 = time.perf_counter()
+    ref.epoch(e)
+    timings["ideal_reference"] += time.perf_counter() - t1
+    for k, p in enumerate(ref.params):
+        hist["param_diff"][k, e + 1] = params_relative_error(param_hist[k][e + 1], p)
+
+
+def _progress_message(hist: dict, e: int) -> dict:
+    msg = {"loss": f"{np.nanmean(hist['running_loss'][:, e + 1]):.4g}"}
+    if np.isfinite(hist["val_loss"][0, e + 1]):
+        msg["val"] = f"{hist['val_loss'][:, e + 1].mean():.4g}"
+        if hist["val_accuracy"] is not None:
+            msg["val_acc"] = f"{100 * hist['val_accuracy'][:, e + 1].mean():.1f}%"
+    if hist["param_diff"] is not None and np.isfinite(hist["param_diff"][0, e + 1]):
+        msg["Δideal"] = f"{hist['param_diff'][:, e + 1].mean():.2g}"
+    return msg
 
 
 def setup_for(config: TrainConfig, spec: ModelSpec) -> ChemicalSetup:
@@ -287,186 +515,200 @@ def setup_for(config: TrainConfig, spec: ModelSpec) -> ChemicalSetup:
     return chemical_setup(spec, schedule)
 
 
-def train(config: TrainConfig, *, progress: bool = False, log=None, resume=None) -> TrainResult:
-    """Train ``config.task`` as ``config`` says and evaluate it (see the module docstring).
+# ------------------------------------------------------------------ final metrics
+def _difference(a: dict, b: dict) -> dict:
+    """``a − b`` for every split's loss and accuracy (None where either is missing)."""
+    out = {}
+    for s in SPLITS:
+        out[s] = {q: (None if a[s].get(q) is None or b[s].get(q) is None
+                      else float(a[s][q] - b[s][q])) for q in b[s]}
+    return out
+
+
+def _final_metrics(run: _Run, params: list, chem_preds, ref_params, timings) -> list:
+    """Per replicate: the headline metrics (chemical forward where it ran), the ideal predictor
+    on the learned parameters, and the comparison with the ideal reference run."""
+    from ..ideal import params_relative_error
+    t0 = time.perf_counter()
+    out = []
+    for k, p in enumerate(params):
+        ds = run.datasets[k]
+        ideal = evaluate_params(run.spec, p, ds, SPLITS, run.solver)
+        if chem_preds is not None:
+            head = _split_metrics(ds, SPLITS, np.concatenate([chem_preds[k][s] for s in SPLITS]))
+            m = {**head, "evaluated_by": "chemical forward pass", "ideal_predictor": ideal}
+        else:
+            m = {**ideal, "evaluated_by": "ideal predictor" + (
+                " (parameters read from the species)" if run.chemical else "")}
+        if ref_params is not None:
+            ref = evaluate_params(run.spec, ref_params[k], ds, SPLITS, run.solver)
+            m["ideal_training"] = ref
+            m["vs_ideal_training"] = {
+                "param_relative_difference": params_relative_error(p, ref_params[k]),
+                "metrics_difference": _difference(m, ref)}
+        out.append(m)
+    timings["evaluate"] += time.perf_counter() - t0
+    return out
+
+
+def _chemical_predictions(run: _Run, setup, state, predictor, timings) -> list:
+    t0 = time.perf_counter()
+    out = []
+    for k, ds in enumerate(run.datasets):
+        X = _stacked(ds, SPLITS)
+        pred = predictor(setup, state[k], X)
+        parts, a = {}, 0
+        for s in SPLITS:
+            n = ds.split(s)[0].shape[0]
+            parts[s] = pred[a:a + n]
+            a += n
+        out.append(parts)
+    timings["chemical_eval"] = time.perf_counter() - t0
+    return out
+
+
+# ------------------------------------------------------------------ the loop
+def train(config: TrainConfig, *, task=None, progress: bool = False, log=None,
+          resume=None) -> TrainResult:
+    """Train as ``config`` says and evaluate the result (see the module docstring).
 
     Parameters
     ----------
+    task: a :class:`~neuralcrn.tasks.Task` to train instead of the one ``config`` names (e.g.
+        :func:`neuralcrn.tasks.arrays_task`); ``config.task`` is then only its display name.
     progress: show a tqdm bar (one update per epoch: the mean loss the steps saw and, once the
-        evaluation is running, the validation loss and accuracy).
+        evaluation is running, the validation loss and accuracy, and the parameter difference
+        from the ideal reference run).
     log: optional callable receiving one line per epoch (used when ``progress`` is off).
+    resume: a :class:`~neuralcrn.training.ResumeState` (from a run folder,
+        :func:`~neuralcrn.training.read_resume`): training continues after its ``epochs_done``
+        epochs from its chemical state (parameters in ideal mode), with its history and parameter
+        history, up to ``config.epochs`` in total — the same numbers as an uninterrupted run. The
+        ideal reference run is redone from the saved initial parameters up to ``epochs_done``
+        (cheap), so the comparison covers the whole run.
+
+    Metrics (``result.metrics[k]``): ``"train"``, ``"val"``, ``"test"`` → ``{"loss": ½MSE,
+    "accuracy"}`` (regression: ``"rmse"`` in the data's units too) — in chemical mode the
+    chemical forward pass (``"evaluated_by"`` says which; ``"failed_points"`` counts points whose
+    solve failed), else the ideal predictor;
+    ``"ideal_predictor"`` (chemical mode): the ideal math on the learned parameters;
+    ``"ideal_training"`` and ``"vs_ideal_training"`` (``"param_relative_difference"``,
+    ``"metrics_difference"`` = headline − ideal training) with ``config.ideal_reference``.
 
     Timings (``result.timings``, seconds of wall time; ``setup + compile + train + evaluate +
     chemical_eval ≈ total``): ``setup`` (task, data, circuit, initial parameters), ``compile``
     (the XLA compilation of the epoch, after the setup, and, at the end, waiting for anything
-    still compiling), ``train`` (the epochs; in chemical mode including the evaluation between
-    epochs, which runs while the next epoch is simulated), ``evaluate`` (evaluation not overlapped
-    with the chemistry: the final metrics; in ideal mode all of it), ``chemical_eval`` (chemical
-    forward on the test set). Informational: ``compile_epoch``, ``compile_predictor``,
-    ``compile_chemical_predictor`` (durations of each compilation). In ideal mode ``compile`` is
-    the first epoch (the ideal step compiles then).
-
-    In chemical mode epoch e+1 is dispatched before epoch e is read and evaluated, and the ideal
-    predictor used for evaluation compiles in a background thread while the first epochs run
-    (their evaluation waits for it; results are identical).
-
-    ``resume``: a :class:`~neuralcrn.training.ResumeState` (from a run folder,
-    :func:`~neuralcrn.training.read_resume`): training continues after its ``epochs_done``
-    epochs from its chemical state (parameters in ideal mode), with its history and parameter
-    history, up to ``config.epochs`` in total — the same numbers as an uninterrupted run.
+    still compiling), ``train`` (the epochs; in chemical mode including the evaluation and the
+    ideal reference epochs between chemical epochs, which run while the next epoch is
+    simulated), ``evaluate`` (evaluation not overlapped with the chemistry), ``chemical_eval``
+    (chemical forward on every split). Informational: ``compile_epoch``, ``compile_predictor``,
+    ``compile_chemical_predictor``, ``ideal_reference`` (time spent in the reference epochs). In
+    ideal mode ``compile`` is the first epoch (the ideal step compiles then).
 
     Raises
     ------
-    DataError: unknown task.  SpecError: bad configuration (e.g. the two-phase schedule with the
-    exact gradient).  SimulationError: a chemical solve failed.
+    DataError: unknown task or bad data.  SpecError: bad configuration (e.g. the two-phase
+    schedule with the exact gradient).  SimulationError: a chemical solve failed.
     """
     from concurrent.futures import ThreadPoolExecutor
 
     t_start = time.perf_counter()
     timings = {"setup": 0.0, "compile": 0.0, "train": 0.0, "evaluate": 0.0,
-               "chemical_eval": 0.0, "compile_epoch": 0.0, "compile_predictor": 0.0}
-    task = get_task(config.task)
-    spec = config.spec if config.spec is not None else task.model_spec
-    epochs = config.epochs if config.epochs is not None else task.epochs
-    dataset = task.make_data(config.seed)
-    if config.minimal:
-        from ._minimal import minimal_run_spec
-        spec = minimal_run_spec(config, task, dataset)
-    if dataset.d != spec.inputs or dataset.m != spec.outputs:
-        raise SpecError(f"model has {spec.inputs} inputs / {spec.outputs} outputs but task "
-                        f"{config.task!r} has {dataset.d} / {dataset.m}")
-    K = config.replicates
-    seeds = [config.seed + k for k in range(K)]
-    X, Y = dataset.split("train")
-    N = X.shape[0]
-    solver = _solver_opts(config)
-    chemical = config.mode == "chemical"
-
-    # the circuit is compiled in both modes (ideal mode: for its sizes and circuit.crn)
-    setup = setup_for(config, spec)
-    e0 = 0 if resume is None else resume.check(setup, K, epochs)
-
-    hist = {"train_loss": np.full((K, epochs + 1), np.nan),
-            "val_loss": np.full((K, epochs + 1), np.nan),
-            "val_accuracy": (np.full((K, epochs + 1), np.nan)
-                             if dataset.kind == "classification" else None),
-            "running_loss": np.full((K, epochs + 1), np.nan)}
+               "chemical_eval": 0.0, "compile_epoch": 0.0, "compile_predictor": 0.0,
+               "ideal_reference": 0.0}
+    run = _resolve(config, task)
+    setup = setup_for(config, run.spec)
+    chemical = run.chemical
+    reference = chemical and config.ideal_reference
+    hist = _history(run, reference)
+    evaluator = _Evaluator(run, hist, timings)
+    K, E = run.K, run.epochs
+    e0 = 0 if resume is None else resume.check(setup, K, E)
     if resume is not None:
         resume.fill_history(hist)
-    queue: list = []          # (epoch, params) waiting for evaluation
-
-    def evaluate_queue(overlapped: bool):
-        t0 = time.perf_counter()
-        for e, plist in queue:
-            for k, p in enumerate(plist):
-                r = evaluate_params(spec, p, dataset, ("train", "val"), solver)
-                hist["train_loss"][k, e] = r["train"]["loss"]
-                hist["val_loss"][k, e] = r["val"]["loss"]
-                if hist["val_accuracy"] is not None:
-                    hist["val_accuracy"][k, e] = r["val"]["accuracy"]
-        queue.clear()
-        if not overlapped:
-            timings["evaluate"] += time.perf_counter() - t0
 
     pool = ThreadPoolExecutor(max_workers=2)
     bar = None
     try:
-        # ------------------------------------------------------------ compile while setting up
         # (XLA compiles without holding the GIL: the epoch and the initial parameters' random
         # draws compile on the two cores at once)
         stochastic = config.kinetics != "ode"
         if stochastic:
-            fut_epoch = pool.submit(stochastic_parts, config, setup, seeds)
+            fut_epoch = pool.submit(stochastic_parts, config, setup, run.seeds)
         else:
-            fut_epoch = (pool.submit(CompiledEpoch, setup, N, K if K > 1 else None,
+            fut_epoch = (pool.submit(CompiledEpoch, setup, run.N, K if K > 1 else None,
                                      config.solver) if chemical else None)
         if not chemical:
-            fut_pred = pool.submit(_warm_predictor, spec, solver)
+            fut_pred = pool.submit(_warm_predictor, run.spec, run.solver)
         if resume is None:
-            params = [_initial_params(config, task, spec, s) for s in seeds]
-            state = np.stack([setup.initial_state(p) for p in params]) if chemical else None
+            params = [_initial_params(config, run.task, run.spec, s) for s in run.seeds]
             if stochastic:  # the parameters become counts: round(Ω·θ) molecules
-                state = np.rint(state * config.volume) / config.volume
-                params = [setup.read_params(s) for s in state]
+                params = [setup.read_params(_counts_state(setup, p, config.volume))
+                          for p in params]
+            param_hist = [[p] for p in params]
         else:
-            state = np.asarray(resume.state, dtype=float) if chemical else None
             params = [setup.read_params(s) for s in resume.state]
+            param_hist = resume.param_lists()
+        ref = _IdealTrainer(run, [ph[0] for ph in param_hist]) if reference else None
         t_main = time.perf_counter()
         timings["setup"] = t_main - t_start
-        compiled = fut_epoch.result() if chemical else None
-        if stochastic and resume is not None:  # continue the uninterrupted run's noise streams
-            compiled.epoch = e0
-            s0 = setup.initial_state(_initial_params(config, task, spec, seeds[0]))
-            compiled.order_from(setup, np.rint(s0 * config.volume) / config.volume)
-        timings["compile"] = time.perf_counter() - t_main
         if chemical:
-            timings["compile_epoch"] = compiled.compile_seconds
+            state = (np.stack([setup.initial_state(p) for p in params]) if resume is None
+                     else np.asarray(resume.state, dtype=float))
+            if stochastic and resume is None:
+                state = np.rint(state * config.volume) / config.volume
+            trainer = _ChemicalTrainer(run, setup, fut_epoch.result(), state)
+            if stochastic and resume is not None:  # continue the uninterrupted run's noise
+                trainer.compiled.epoch = e0
+                p0 = _initial_params(config, run.task, run.spec, run.seeds[0])
+                trainer.compiled.order_from(setup, _counts_state(setup, p0, config.volume))
+            timings["compile"] = time.perf_counter() - t_main
+            timings["compile_epoch"] = trainer.compiled.compile_seconds
             # compiled on the other core while the first epochs run
-            fut_pred = pool.submit(_warm_predictor, spec, solver)
+            fut_pred = pool.submit(_warm_predictor, run.spec, run.solver)
+        else:
+            trainer = _IdealTrainer(run, params)
         fut_chem_pred = (pool.submit(CompiledPredictor, setup, config.solver)
                          if chemical and config.chemical_eval else None)
 
-        param_hist = [[p] for p in params] if resume is None else resume.param_lists()
         if resume is None:
-            queue.append((0, params))
-
-        def dispatch(e, s_dev):
-            """Start epoch e (asynchronously); returns (state, losses) with a replicate axis."""
-            order = _orders(seeds, e, N)
-            Xo, Yo = X[order], Y[order]                 # (K, N, d), (K, N, m)
-            if K > 1:
-                return compiled(setup, s_dev, Xo, Yo)
-            s1, l1 = compiled(setup, s_dev[0], Xo[0], Yo[0])
-            return s1[None], l1[None]
-
+            evaluator.add(0, params)
+        if reference:
+            hist["param_diff"][:, 0] = 0.0
+            for e in range(e0):         # a resumed run: redo the reference up to epoch e0
+                _reference_epoch(ref, e, param_hist, hist, timings)
         if progress:
             from tqdm.auto import tqdm
-            bar = tqdm(total=epochs, initial=e0, desc=f"{config.task} {config.mode}/{config.schedule}",
-                       unit="epoch", dynamic_ncols=True)
+            bar = tqdm(total=E, initial=e0, unit="epoch", dynamic_ncols=True,
+                       desc=f"{config.task} {config.mode}/{config.schedule}")
         t_loop = time.perf_counter()
-        pending = dispatch(e0, state) if chemical and epochs > e0 else None
-        for e in range(e0, epochs):
+        if chemical:
+            trainer.start(e0)
+        for e in range(e0, E):
             t0 = time.perf_counter()
-            last = e + 1 == epochs
-            if chemical:
-                s_dev, l_dev = pending
-                # queue epoch e+1 behind epoch e before waiting for it: the chemistry never
-                # idles, and reading/evaluating epoch e overlaps epoch e+1
-                pending = dispatch(e + 1, s_dev) if not last else None
-                s_new, losses = np.asarray(s_dev), np.asarray(l_dev)   # waits for epoch e
-                if last:
-                    timings["train"] = time.perf_counter() - t_loop
-                _check_finite(s_new, losses, e, seeds)
-                state = s_new
-                params = [setup.read_params(s) for s in state]
-            else:
-                from ..ideal import train_epoch
-                order = _orders(seeds, e, N)
-                new, ls = [], []
-                for k in range(K):
-                    p, L = train_epoch(spec, params[k], X[order[k]], Y[order[k]], solver=solver)
-                    new.append(Params(*(np.asarray(v) for v in p)))
-                    ls.append(np.asarray(L))
-                params, losses = new, np.stack(ls)
+            last = e + 1 == E
+            params, losses = trainer.collect(e) if chemical else trainer.epoch(e)
+            if chemical and last:
+                timings["train"] = time.perf_counter() - t_loop
+            elif not chemical:
                 timings["compile" if e == e0 else "train"] += time.perf_counter() - t0
             hist["running_loss"][:, e + 1] = losses.mean(axis=1)
             for k in range(K):
                 param_hist[k].append(params[k])
+            if reference:
+                # the ideal run from the same start and order (while epoch e+1 is simulated)
+                _reference_epoch(ref, e, param_hist, hist, timings)
             if last or (config.eval_every and (e + 1) % config.eval_every == 0):
-                queue.append((e + 1, params))
-            if fut_pred.done() and not last and queue:
+                evaluator.add(e + 1, params)
+            if fut_pred.done() and not last and evaluator.queue:
                 fut_pred.result()
-                evaluate_queue(overlapped=chemical)   # while epoch e+1 is simulated
-            msg = {"loss": f"{hist['running_loss'][:, e + 1].mean():.4g}"}
-            if np.isfinite(hist["val_loss"][0, e + 1]):
-                msg["val"] = f"{hist['val_loss'][:, e + 1].mean():.4g}"
-                if hist["val_accuracy"] is not None:
-                    msg["val_acc"] = f"{100 * hist['val_accuracy'][:, e + 1].mean():.1f}%"
+                evaluator.flush(overlapped=chemical)   # while epoch e+1 is simulated
+            msg = _progress_message(hist, e)
             if bar is not None:
                 bar.set_postfix(msg, refresh=False)
                 bar.update(1)
             elif log is not None:
-                log(f"epoch {e + 1}/{epochs} " + " ".join(f"{k}={v}" for k, v in msg.items()))
+                log(f"epoch {e + 1}/{E} " + " ".join(f"{k}={v}" for k, v in msg.items()))
         if bar is not None:
             bar.close()
             bar = None
@@ -475,42 +717,30 @@ def train(config: TrainConfig, *, progress: bool = False, log=None, resume=None)
         t0 = time.perf_counter()
         timings["compile_predictor"] = fut_pred.result()
         timings["compile"] += time.perf_counter() - t0
-        evaluate_queue(overlapped=False)
-        t0 = time.perf_counter()
-        metrics = [evaluate_params(spec, p, dataset, ("train", "val", "test"), solver)
-                   for p in params]
-        timings["evaluate"] += time.perf_counter() - t0
+        evaluator.flush(overlapped=False)
         chem_preds = None
         if fut_chem_pred is not None:
-            t0 = time.perf_counter()
             predictor = fut_chem_pred.result()
             timings["compile_chemical_predictor"] = predictor.compile_seconds
-            chem_preds = []
-            Xt, Yt = dataset.split("test")
-            for k in range(K):
-                pred = predictor(setup, state[k], Xt)
-                chem_preds.append(pred)
-                if np.all(np.isfinite(pred)):
-                    metrics[k]["test_chemical_forward"] = _metrics_of(dataset, pred, Yt)
-                else:
-                    metrics[k]["test_chemical_forward"] = {
-                        "loss": None, "accuracy": None,
-                        "failed_points": int(np.sum(~np.all(np.isfinite(pred), axis=1)))}
-            timings["chemical_eval"] = time.perf_counter() - t0
+            chem_preds = _chemical_predictions(run, setup, trainer.state, predictor, timings)
+        ref_params = ref.params if reference else None
+        metrics = _final_metrics(run, params, chem_preds, ref_params, timings)
         if stochastic:
             t0 = time.perf_counter()
-            compiled.add_test_metrics(metrics, dataset, _metrics_of)
+            trainer.compiled.add_test_metrics(metrics, run.datasets, _metrics_of)
             timings["stochastic_eval"] = time.perf_counter() - t0
     finally:
         if bar is not None:
             bar.close()
         pool.shutdown(wait=True, cancel_futures=True)
     timings["total"] = time.perf_counter() - t_start
-    result = TrainResult(config=config, spec=spec, task=task, dataset=dataset, epochs=epochs,
-                         history=hist, param_history=param_hist, params=params, metrics=metrics,
-                         timings=timings, setup=setup, final_state=state,
-                         chemical_test_predictions=chem_preds,
-                         stochastic=compiled.summary() if stochastic else None,
+    result = TrainResult(config=config, spec=run.spec, task=run.task, dataset=run.datasets[0],
+                         epochs=E, history=hist, param_history=param_hist, params=params,
+                         metrics=metrics, timings=timings, setup=setup,
+                         final_state=trainer.state if chemical else None,
+                         chemical_predictions=chem_preds, reference_params=ref_params,
+                         datasets=run.datasets,
+                         stochastic=trainer.compiled.summary() if stochastic else None,
                          resumed_at=() if resume is None else resume.resumed_at + (e0,))
     result.summary = summarize(result)
     return result
@@ -521,16 +751,27 @@ def _stat(values):
     if v.size == 0:
         return None
     return {"mean": float(np.mean(v)), "sd": float(np.std(v, ddof=1)) if v.size > 1 else 0.0,
-            "min": float(np.min(v)), "max": float(np.max(v))}
+            "min": float(np.min(v)), "max": float(np.max(v)), "n": int(v.size)}
+
+
+def _leaves(d: dict, prefix: str = ""):
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            yield from _leaves(v, key + ".")
+        elif v is None or (isinstance(v, (int, float, np.number)) and not isinstance(v, bool)):
+            yield key, v
 
 
 def summarize(result: TrainResult) -> dict:
-    """Mean ± sd over replicates of every final metric (``{"test.accuracy": {...}, ...}``)."""
+    """Mean ± sd (and min, max, n) over replicates of every number in the final metrics, keyed
+    by its dotted path (``"test.accuracy"``, ``"ideal_predictor.test.loss"``,
+    ``"vs_ideal_training.param_relative_difference"``, …)."""
+    keys = [k for k, _ in _leaves(result.metrics[0])]
+    values = [dict(_leaves(m)) for m in result.metrics]
     out = {}
-    keys = [(s, q) for s in result.metrics[0] for q in result.metrics[0][s]
-            if q in ("loss", "accuracy")]
-    for s, q in keys:
-        st = _stat([m[s].get(q) for m in result.metrics])
+    for key in keys:
+        st = _stat([v.get(key) for v in values])
         if st is not None:
-            out[f"{s}.{q}"] = st
+            out[key] = st
     return out

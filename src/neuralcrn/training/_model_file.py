@@ -1,8 +1,9 @@
-"""``model.json``: a trained Neural ODE as plain JSON that other programs can evaluate.
+"""``model.json``: a trained Neural ODE as plain JSON that other programs can evaluate on raw
+inputs, without neuralcrn.
 
-Keys (exactly these; ``threshold`` only with ``decision == "threshold"``)::
+Format ``neuralcrn-model/2`` — keys (``threshold`` only with ``decision == "threshold"``)::
 
-    format          "neuralcrn-model/1"
+    format          "neuralcrn-model/2"
     inputs          d
     outputs         m
     hidden          n
@@ -18,10 +19,19 @@ Keys (exactly these; ``threshold`` only with ``decision == "threshold"``)::
     W               m × n
     decision        "threshold" | "argmax" (classification), null (regression)
     threshold       (only for "threshold")
+    input_offset    d numbers  ┐ x = (x_raw − input_offset) / input_scale
+    input_scale     d numbers  ┘
+    output_offset   m numbers  ┐ ŷ_raw = ŷ · output_scale + output_offset (regression; 0 and 1
+    output_scale    m numbers  ┘ for classifiers)
+    feature_names   d names or null;  target_names: m names or null
+    class_names     the class of each label (classification) or null
 
-Math: u = (x, c repeated a times) for "augment", u = (x, 1) for "bias"; z(0) = u ("drive") or 0
-("zero"); dz/dt = θ·u + h − φ(z), φ(z) = α·z|z| (quadratic), α·z³ (cubic) or 0; ŷ = W z(T).
-Classification: label = 1 if ŷ > threshold else 0 ("threshold"), argmax ŷ ("argmax").
+Math: x = (x_raw − input_offset)/input_scale; u = (x, c repeated a times) for "augment",
+u = (x, 1) for "bias"; z(0) = u ("drive") or 0 ("zero"); dz/dt = θ·u + h − φ(z),
+φ(z) = α·z|z| (quadratic), α·z³ (cubic) or 0; ŷ = W z(T). Classification: label = 1 if
+ŷ > threshold else 0 ("threshold"), argmax ŷ ("argmax"); class = class_names[label].
+Regression: ŷ_raw = ŷ·output_scale + output_offset. Format ``neuralcrn-model/1`` (no scaling
+keys: inputs in the model's units, outputs as they are) is still read.
 """
 
 from __future__ import annotations
@@ -36,17 +46,27 @@ import numpy as np
 from ..errors import DataError, SpecError
 from ..ideal.spec import ModelSpec, Params
 
-__all__ = ["MODEL_FORMAT", "MODEL_KEYS", "model_dict", "TrainedModel", "load_model",
-           "read_inputs_csv"]
+__all__ = ["MODEL_FORMAT", "MODEL_FORMATS", "MODEL_KEYS", "MODEL_KEYS_V2", "model_dict",
+           "TrainedModel", "load_model", "read_inputs_csv"]
 
-MODEL_FORMAT = "neuralcrn-model/1"
+MODEL_FORMAT = "neuralcrn-model/2"
+MODEL_FORMATS = ("neuralcrn-model/1", "neuralcrn-model/2")
 MODEL_KEYS = ("format", "inputs", "outputs", "hidden", "drive", "augment_count", "augment_value",
               "z0", "nonlinearity", "alpha", "T", "theta", "h", "W", "decision")
+"""Keys of every model.json (format 1 and 2)."""
+MODEL_KEYS_V2 = MODEL_KEYS + ("input_offset", "input_scale", "output_offset", "output_scale",
+                              "feature_names", "target_names", "class_names")
+"""Keys of a ``neuralcrn-model/2`` file (``threshold`` in addition for decision "threshold")."""
+
+
+def _names(v, size):
+    return None if not v else [str(x) for x in v][:size] if len(v) == size else None
 
 
 def model_dict(spec: ModelSpec, params: Params, decision: str | None = None,
-               threshold: float | None = None) -> dict:
-    """The ``model.json`` dictionary of a model and its parameters."""
+               threshold: float | None = None, *, dataset=None) -> dict:
+    """The ``model.json`` dictionary (format 2) of a model and its parameters; the scaling and
+    names come from ``dataset`` (a :class:`~neuralcrn.tasks.Dataset`; identity without one)."""
     theta = np.asarray(params.theta, dtype=float)
     if spec.theta == "diagonal":
         theta = theta * np.eye(spec.n, spec.n_u)
@@ -61,50 +81,104 @@ def model_dict(spec: ModelSpec, params: Params, decision: str | None = None,
          "W": np.asarray(params.W, dtype=float).tolist(), "decision": decision}
     if decision == "threshold":
         d["threshold"] = float(threshold)
+    ds = dataset
+    vec = lambda v, k, fill: (np.asarray(v, dtype=float).tolist() if v is not None  # noqa: E731
+                              else [fill] * k)
+    d["input_offset"] = vec(getattr(ds, "x_offset", None), spec.inputs, 0.0)
+    d["input_scale"] = vec(getattr(ds, "x_scale", None), spec.inputs, 1.0)
+    d["output_offset"] = vec(getattr(ds, "y_offset", None), spec.outputs, 0.0)
+    d["output_scale"] = vec(getattr(ds, "y_scale", None), spec.outputs, 1.0)
+    d["feature_names"] = _names(getattr(ds, "feature_names", ()), spec.inputs)
+    d["target_names"] = _names(getattr(ds, "target_names", ()), spec.outputs)
+    cls = tuple(getattr(ds, "class_names", ()) or ())
+    d["class_names"] = list(cls) if decision is not None and cls else None
     return d
 
 
 @dataclass(frozen=True, eq=False)
 class TrainedModel:
-    """A model read from ``model.json``: its spec (Θ full), parameters and decision rule."""
+    """A model read from ``model.json``: its spec (Θ full), parameters, decision rule, the input
+    and output scaling and the names."""
 
     spec: ModelSpec
     params: Params
     decision: str | None
     threshold: float | None
+    input_offset: np.ndarray | None = None
+    input_scale: np.ndarray | None = None
+    output_offset: np.ndarray | None = None
+    output_scale: np.ndarray | None = None
+    class_names: tuple | None = None
+    feature_names: tuple | None = None
+    target_names: tuple | None = None
+    format: str = MODEL_FORMAT
+
+    def model_inputs(self, X_raw) -> np.ndarray:
+        """Raw inputs ``(N, d)`` in the model's units, (x_raw − input_offset)/input_scale."""
+        X = np.asarray(X_raw, dtype=float)
+        if self.input_offset is None:
+            return X
+        return (X - self.input_offset) / self.input_scale
+
+    def raw_outputs(self, Yhat) -> np.ndarray:
+        """Model outputs ``(N, m)`` in the data's units, ŷ·output_scale + output_offset."""
+        Y = np.asarray(Yhat, dtype=float)
+        if self.output_offset is None:
+            return Y
+        return Y * self.output_scale + self.output_offset
 
     def predict(self, X, solver=None) -> np.ndarray:
-        """ŷ ``(N, m)`` for inputs X ``(N, d)`` (the ideal math, :func:`ideal.predict_batch`)."""
+        """ŷ ``(N, m)`` in the model's units for inputs X ``(N, d)`` in the model's units (the
+        ideal math, :func:`ideal.predict_batch`)."""
         from ._loop import predict_params
         return predict_params(self.spec, self.params, X, solver)
 
+    def predict_raw(self, X_raw, solver=None) -> np.ndarray:
+        """ŷ ``(N, m)`` in the data's units for raw inputs ``(N, d)`` (scaling applied)."""
+        return self.raw_outputs(self.predict(self.model_inputs(X_raw), solver))
+
     def labels(self, Yhat) -> np.ndarray | None:
-        """Class labels of predictions (``None`` for regression)."""
+        """Class labels of predictions in the model's units (``None`` for regression)."""
         if self.decision is None:
             return None
         from ..tasks._dataset import labels_from
         return labels_from(Yhat, self.decision, self.threshold, self.spec.outputs)
 
 
-def read_format_json(path: Path, fmt: str, what: str) -> dict:
-    """The JSON object in ``path`` whose ``"format"`` is ``fmt``; DataError naming the file and
-    the problem otherwise (missing, not JSON, not an object of that format)."""
+def read_format_json(path: Path, fmt, what: str) -> dict:
+    """The JSON object in ``path`` whose ``"format"`` is ``fmt`` (a string or a tuple of
+    accepted ones); DataError naming the file and the problem otherwise (missing, not JSON, not
+    an object of that format)."""
     try:
         d = json.loads(path.read_text())
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise DataError(f"{path}: not valid JSON ({e})") from None
-    if not isinstance(d, dict) or d.get("format") != fmt:
-        raise DataError(f"{path}: not a {fmt} {what}")
+    formats = (fmt,) if isinstance(fmt, str) else tuple(fmt)
+    if not isinstance(d, dict) or d.get("format") not in formats:
+        raise DataError(f"{path}: not a {' or '.join(formats)} {what}")
     return d
 
 
+def _vector(path, d: dict, key: str, size: int, positive: bool = False) -> np.ndarray:
+    try:
+        v = np.asarray(d[key], dtype=float)
+    except (TypeError, ValueError):
+        raise DataError(f"{path}: {key!r} must be a list of {size} numbers") from None
+    if v.shape != (size,) or not np.all(np.isfinite(v)) or (positive and np.any(v <= 0)):
+        raise DataError(f"{path}: {key!r} must be a list of {size} finite numbers"
+                        + (" > 0" if positive else ""))
+    return v
+
+
 def load_model(path) -> TrainedModel:
-    """Read and validate a ``model.json`` (raises :class:`DataError` naming the problem)."""
+    """Read and validate a ``model.json`` of format 2 or 1 (raises :class:`DataError` naming the
+    problem). Format 1 files get identity scaling."""
     path = Path(path)
-    d = read_format_json(path, MODEL_FORMAT, "file")
-    missing = [k for k in MODEL_KEYS if k not in d]
+    d = read_format_json(path, MODEL_FORMATS, "file")
+    keys = MODEL_KEYS_V2 if d["format"] == MODEL_FORMAT else MODEL_KEYS
+    missing = [k for k in keys if k not in d]
     if missing:
         raise DataError(f"{path}: missing key(s) {missing}")
     try:
@@ -130,8 +204,27 @@ def load_model(path) -> TrainedModel:
     if decision == "threshold" and not (isinstance(threshold, (int, float))
                                         and math.isfinite(threshold)):
         raise DataError(f"{path}: decision 'threshold' needs a finite 'threshold'")
+    extra = {"format": d["format"]}
+    if d["format"] == MODEL_FORMAT:
+        dd, m = spec.inputs, spec.outputs
+        extra.update(input_offset=_vector(path, d, "input_offset", dd),
+                     input_scale=_vector(path, d, "input_scale", dd, positive=True),
+                     output_offset=_vector(path, d, "output_offset", m),
+                     output_scale=_vector(path, d, "output_scale", m, positive=True))
+        for key, size in (("feature_names", dd), ("target_names", m), ("class_names", None)):
+            v = d[key]
+            bad = not isinstance(v, list) or (size is not None and len(v) != size)
+            if v is not None and bad:
+                raise DataError(f"{path}: {key!r} must be null or a list"
+                                + (f" of {size} names" if size is not None else ""))
+            extra[key] = tuple(str(x) for x in v) if v is not None else None
+        cn = extra["class_names"]
+        if cn is not None and decision is not None:
+            k = 2 if decision == "threshold" else spec.outputs
+            if len(cn) != k:
+                raise DataError(f"{path}: 'class_names' must list {k} classes")
     return TrainedModel(spec, params, decision,
-                        float(threshold) if decision == "threshold" else None)
+                        float(threshold) if decision == "threshold" else None, **extra)
 
 
 def _is_number(text: str) -> bool:
@@ -149,15 +242,9 @@ def read_inputs_csv(path, d: int) -> np.ndarray:
     skipped; blank lines and lines starting with ``#`` are ignored. Raises :class:`DataError`
     naming the file and line for a wrong number of columns, a non-number, NaN or infinity.
     """
+    from ..tasks._tabular import read_text
     path = Path(path)
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a directory") from None
-    except UnicodeDecodeError:
-        raise DataError(f"{path}: not a text file") from None
+    text = read_text(path)
     rows = []
     first = True
     for lineno, raw in enumerate(text.splitlines(), start=1):

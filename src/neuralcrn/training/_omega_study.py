@@ -158,7 +158,7 @@ EXACTNESS = ("ssa", "tau-leap", "cle")
 
 def summarize_study(points: list[dict], split: str = "test") -> dict:
     """Mean and 95 % interval (t-distribution over seeds) of the test metric per method and Ω
-    and per evaluation (``test``: ideal predictor on the learned parameters;
+    and per evaluation (``test``: the ODE forward pass of the learned counts;
     ``test_stochastic_forward``: the forward pass at Ω), the ODE reference (the ODE points'
     mean), and Ω₅₀ / Ω₉₉ (:func:`omega_thresholds`) of the curve that takes, at each Ω, the
     most exact method measured there (:data:`EXACTNESS`). Points of several methods (e.g. the

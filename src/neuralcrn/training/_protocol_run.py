@@ -42,8 +42,7 @@ def run_protocol(run_dir, steps: int | None = None):
     """
     from ..chemistry.text import read_text
     from ..compiler import protocol_network
-    from ..tasks import get_task
-    from ._loop import setup_for
+    from ._loop import resolve_task, setup_for
     from ._run_dir import read_config
     run = Path(run_dir)
     if not run.is_dir():
@@ -53,7 +52,7 @@ def run_protocol(run_dir, steps: int | None = None):
         if not (run / f).is_file():
             raise DataError(f"{run}: no {f}; the run folder was written without its protocol "
                             f"files (by an older neuralcrn?) and cannot be exported")
-    task = get_task(config.task)
+    task = resolve_task(config)
     spec = config.spec if config.spec is not None else task.model_spec
     setup = setup_for(config, spec)
     start = read_text(run / "circuit.crn")

@@ -1,10 +1,13 @@
 """Write a training run to a folder, atomically (``DIR.tmp-XXXX`` then rename to ``DIR``).
 
-Files: ``config.json`` (everything needed to rerun: ``neuralcrn train --config DIR/config.json``),
+Files: ``config.json`` (everything needed to rerun: ``neuralcrn train --config DIR/config.json``;
+its ``"data"`` is the data source of a user's data, ``"dataset"`` describes the data set),
 ``model.json`` (:mod:`~neuralcrn.training._model_file`), ``history.csv``, ``parameters.csv``,
 ``metrics.json``, ``circuit.crn`` and the PNG plots ``loss.png``, ``parameters.png`` and
-``decision_regions.png`` (2-d classification) or ``predicted_vs_target.png`` (regression).
-With replicates also ``history_replicates.csv`` and ``replicates/model_K.json``.
+``decision_regions.png`` (2-d classification) or ``predicted_vs_target.png`` (regression); the
+decision regions and predicted-vs-target plots show the chemical forward pass where it ran.
+With replicates also ``history_replicates.csv`` and ``replicates/model_K.json``; for data given
+as arrays (no file) also ``data.npz``, which config.json's data source reads back.
 """
 
 from __future__ import annotations
@@ -27,6 +30,9 @@ from ._model_file import model_dict, read_format_json
 __all__ = ["check_out_dir", "write_run", "read_config", "RUN_CONFIG_FORMAT", "param_names"]
 
 RUN_CONFIG_FORMAT = "neuralcrn-run/1"
+MAX_PLOTTED_PARAMS = 200
+"""parameters.png draws at most this many parameter trajectories (evenly spaced); parameters.csv
+holds all."""
 
 
 def check_out_dir(out, overwrite: bool = False) -> Path:
@@ -105,22 +111,26 @@ def _clean(v):
     return v
 
 
-def config_dict(result: TrainResult) -> dict:
-    """``config.json``: the resolved :class:`TrainConfig` (epochs and model filled in) plus
-    provenance."""
+def config_dict(result: TrainResult, data_source: dict | None = None) -> dict:
+    """``config.json``: the resolved :class:`TrainConfig` (epochs and model filled in; ``data``
+    = ``data_source`` when given) plus provenance and a description of the data set."""
     import jax
 
     from .. import __version__
     cfg = result.config.replace(epochs=result.epochs, spec=result.spec)
+    if data_source is not None:
+        cfg = cfg.replace(data=data_source)
     d = {"format": RUN_CONFIG_FORMAT, **cfg.to_dict(),
          "neuralcrn_version": __version__, "jax_version": jax.__version__,
          "rerun": "neuralcrn train --config config.json --out NEW_DIR"}
     ds = result.dataset
-    d["data"] = {"sizes": ds.sizes(), "kind": ds.kind, "test_kind": ds.test_kind,
-                 "input_offset": np.asarray(ds.x_offset).tolist(),
-                 "input_scale": np.asarray(ds.x_scale).tolist(),
-                 "class_names": list(ds.class_names) if ds.kind == "classification" else None,
-                 "notes": getattr(ds, "notes", "")}
+    d["dataset"] = {"sizes": ds.sizes(), "kind": ds.kind, "test_kind": ds.test_kind,
+                    "input_offset": np.asarray(ds.x_offset).tolist(),
+                    "input_scale": np.asarray(ds.x_scale).tolist(),
+                    "output_offset": np.asarray(ds.y_offset).tolist(),
+                    "output_scale": np.asarray(ds.y_scale).tolist(),
+                    "class_names": list(ds.class_names) if ds.kind == "classification" else None,
+                    "notes": getattr(ds, "notes", "")}
     if result.setup is not None and result.setup.schedule == "two-phase":
         from ..compiler import two_phase_rates
         d["two_phase_rates"] = two_phase_rates(result.spec)
@@ -136,10 +146,24 @@ def read_config(path) -> TrainConfig:
     d = read_format_json(path, RUN_CONFIG_FORMAT, "configuration")
     import dataclasses
     names = {f.name for f in dataclasses.fields(TrainConfig)}
+    data = d.get("data")
+    if isinstance(data, dict) and data.get("format") in ("csv", "npz"):
+        d["data"] = _absolute_paths(data, path.absolute().parent)
+    else:
+        d.pop("data", None)       # runs before data sources: "data" described the data set
     try:
         return TrainConfig.from_dict({k: v for k, v in d.items() if k in names})
     except (TypeError, ValueError) as e:
         raise DataError(f"{path}: bad configuration: {e}") from None
+
+
+def _absolute_paths(source: dict, base: Path) -> dict:
+    """The data source with its relative file paths made absolute against ``base``."""
+    out = dict(source)
+    for k in ("path", "val", "test"):
+        if out.get(k) is not None and not Path(out[k]).is_absolute():
+            out[k] = str(base / out[k])
+    return out
 
 
 def epochs_run(result: TrainResult) -> int:
@@ -156,20 +180,24 @@ def metrics_dict(result: TrainResult) -> dict:
     d = {"task": result.config.task, "mode": result.config.mode,
          "schedule": result.config.schedule, "epochs": result.epochs,
          "seed": result.config.seed, "kind": result.dataset.kind,
-         "test_kind": result.dataset.test_kind,
-         "train": m0["train"], "val": m0["val"], "test": m0["test"]}
-    if "test_chemical_forward" in m0:
-        d["test_chemical_forward"] = m0["test_chemical_forward"]
-    d["evaluation"] = ("train/val/test: the ideal predictor (ideal.predict_batch) with the "
-                       "parameters read from the species; test_chemical_forward: the chemical "
-                       "feedforward (+ readout) phases run on every test point")
+         "test_kind": result.dataset.test_kind, **m0}
+    d["evaluation"] = (
+        "train/val/test: " + m0["evaluated_by"] + (
+            " — the trained circuit's feedforward (+ readout) chemistry run on every point"
+            if m0["evaluated_by"] == "chemical forward pass" else "")
+        + "; ideal_predictor: the ideal math (ideal.predict_batch) on the parameters read from "
+          "the species; ideal_training: ideal training from the same initial parameters and "
+          "sample order; vs_ideal_training: final parameter relative difference "
+          "‖θ_chem − θ_ideal‖/‖θ_ideal‖ and metrics_difference = headline − ideal_training")
     if result.stochastic:
         d["kinetics"], d["volume"] = result.config.kinetics, result.config.volume
         d["test_stochastic_forward"] = m0.get("test_stochastic_forward")
         d["stochastic"] = result.stochastic
-        d["evaluation"] += (f" by the ODE from the learned counts / Ω; test_stochastic_forward: "
-                            f"the same phases simulated by {result.config.kinetics} at the "
-                            f"training Ω = {result.config.volume:g} (the honest one)")
+        d["evaluation"] += (f"; the circuit trained on molecule counts ({result.config.kinetics} "
+                            f"at Ω = {result.config.volume:g}): train/val/test run the ODE "
+                            f"forward pass from the learned counts / Ω; "
+                            f"test_stochastic_forward: the same phases simulated by "
+                            f"{result.config.kinetics} at the training Ω (the honest one)")
     d["wall_time_s"] = {"total": t.get("total"), "setup": t.get("setup"),
                         "compile": t.get("compile"), "train": t.get("train"),
                         "evaluate": t.get("evaluate"), "chemical_eval": t.get("chemical_eval"),
@@ -185,6 +213,7 @@ def metrics_dict(result: TrainResult) -> dict:
         d["replicates"] = {"count": result.config.replicates,
                            "seeds": [result.config.seed + k
                                      for k in range(result.config.replicates)],
+                           "data": "each seed its own data set, initial parameters and order",
                            "mean_sd": result.summary, "per_replicate": result.metrics}
     return _clean(d)
 
@@ -193,8 +222,11 @@ def _history_rows(result: TrainResult):
     h, E = result.history, result.epochs
     cls = h["val_accuracy"] is not None
     K = result.config.replicates
-    header = ["epoch", "train_loss", "val_loss"] + (["val_accuracy"] if cls else [])
-    keys = ["train_loss", "val_loss"] + (["val_accuracy"] if cls else [])
+    ref = h.get("param_diff") is not None
+    header = ["epoch", "train_loss", "val_loss"] + (["val_accuracy"] if cls else []) \
+        + (["param_diff_vs_ideal"] if ref else [])
+    keys = ["train_loss", "val_loss"] + (["val_accuracy"] if cls else []) \
+        + (["param_diff"] if ref else [])
     if K > 1:
         header += [f"{k}_sd" for k in keys]
     rows = []
@@ -205,7 +237,7 @@ def _history_rows(result: TrainResult):
         rows.append(row)
     rep_rows = [[k, result.config.seed + k, e] + [float(h[q][k, e]) for q in keys]
                 for k in range(K) for e in range(E + 1)]
-    return header, rows, ["replicate", "seed", "epoch"] + keys, rep_rows
+    return header, rows, ["replicate", "seed", "epoch"] + header[1:len(keys) + 1], rep_rows
 
 
 def _plots(result: TrainResult, folder: Path):
@@ -218,25 +250,40 @@ def _plots(result: TrainResult, folder: Path):
                            val_accuracy=h["val_accuracy"], running_loss=h["running_loss"],
                            title=name)
     vals = np.stack([_flat(spec, p) for p in result.param_history[0]])
-    plots.plot_parameter_trajectories(epochs, vals, param_names(spec), folder / "parameters.png",
-                                      title=f"{name}: parameters after each epoch")
+    names = param_names(spec)
+    title = f"{name}: parameters after each epoch"
+    if len(names) > MAX_PLOTTED_PARAMS:
+        keep = np.unique(np.linspace(0, len(names) - 1, MAX_PLOTTED_PARAMS).round().astype(int))
+        vals, names = vals[:, keep], [names[i] for i in keep]
+        title += f" ({keep.size} of {len(param_names(spec))}, evenly spaced)"
+    plots.plot_parameter_trajectories(epochs, vals, names, folder / "parameters.png",
+                                      title=title)
     p0 = result.params[0]
+    chem = result.chemical_predictions[0] if result.chemical_predictions else None
+    source = "chemical forward pass" if chem is not None else "ideal predictor"
+
+    def predicted(split):
+        if chem is not None:
+            return chem[split]
+        return predict_params(spec, p0, ds.split(split)[0])
+
     if ds.kind == "classification" and ds.test_kind == "grid" and ds.d == 2 \
             and ds.decision == "threshold":
-        Xt, Yt = ds.split("test")
-        pred = predict_params(spec, p0, Xt)
+        pred = predicted("test")
         off, sc = np.asarray(ds.x_offset), np.asarray(ds.x_scale)
         axes = tuple(np.asarray(a) * sc[i] + off[i] for i, a in enumerate(ds.grid_axes))
         plots.plot_decision_regions(axes, ds.as_grid(pred), ds.as_grid(ds.labels("test")),
                                     folder / "decision_regions.png", threshold=ds.threshold,
                                     X_train=ds.raw_inputs(ds.X_train),
-                                    labels_train=ds.labels("train"), title=name)
+                                    labels_train=ds.labels("train"),
+                                    title=f"{name}\n{source}")
     elif ds.kind == "regression":
         sets = {}
         for s in ("val", "test"):
-            X, Y = ds.split(s)
-            sets[{"val": "validation", "test": "test"}[s]] = (Y, predict_params(spec, p0, X))
-        plots.plot_predicted_vs_target(sets, folder / "predicted_vs_target.png", title=name)
+            Y = ds.raw_outputs(ds.split(s)[1])
+            sets[{"val": "validation", "test": "test"}[s]] = (Y, ds.raw_outputs(predicted(s)))
+        plots.plot_predicted_vs_target(sets, folder / "predicted_vs_target.png",
+                                       title=f"{name}: {source}")
 
 
 def write_run(result: TrainResult, out, *, overwrite: bool = False) -> Path:
@@ -251,13 +298,23 @@ def write_run(result: TrainResult, out, *, overwrite: bool = False) -> Path:
         publish_mode(tmp)
         w = lambda name, text: (tmp / name).write_text(text)  # noqa: E731
         ds, spec = result.dataset, result.spec
-        w("config.json", _json(_clean(config_dict(result))))
-        w("model.json", _json(model_dict(spec, result.params[0], ds.decision, ds.threshold)))
+        source = None
+        task = result.task
+        given = (getattr(task, "source", None) or {}) if result.config.data is None else {}
+        if given.get("format") == "arrays" and getattr(task, "table", None) is not None:
+            from ..tasks import save_arrays
+            source = save_arrays(task, tmp / "data.npz")
+        elif given.get("format") == "csv":
+            source = given
+        w("config.json", _json(_clean(config_dict(result, source))))
+        w("model.json", _json(model_dict(spec, result.params[0], ds.decision, ds.threshold,
+                                         dataset=ds)))
         if result.config.replicates > 1:
             (tmp / "replicates").mkdir()
             for k, p in enumerate(result.params):
-                w(f"replicates/model_{k}.json", _json(model_dict(spec, p, ds.decision,
-                                                                 ds.threshold)))
+                dk = result.datasets[k] if result.datasets else ds
+                w(f"replicates/model_{k}.json", _json(model_dict(spec, p, dk.decision,
+                                                                 dk.threshold, dataset=dk)))
         header, rows, rheader, rrows = _history_rows(result)
         w("history.csv", _csv(rows, header))
         if result.config.replicates > 1:

@@ -345,11 +345,13 @@ class StochasticEpoch:
         """``(K, S)`` the current counts (float64; integers except for the CLE)."""
         return self._counts
 
-    def add_test_metrics(self, metrics: list, dataset, metrics_of) -> None:
+    def add_test_metrics(self, metrics: list, datasets: list, metrics_of) -> None:
         """Add ``test_stochastic_forward`` (the forward pass at the training Ω with the same
-        method, on every test point, from each replicate's final counts) to ``metrics[k]``."""
-        Xt, Yt = dataset.split("test")
+        method, on every test point of replicate k's data set ``datasets[k]``, from its final
+        counts) to ``metrics[k]``."""
         for k, seed in enumerate(self.seeds):
+            dataset = datasets[k]
+            Xt, Yt = dataset.split("test")
             pred = stochastic_forward(self.protocol, self.kinetics, self._counts[k], Xt,
                                       eval_seed(seed), epsilon=self.epsilon, dt=self.dt,
                                       rtol=self.rtol)
@@ -406,9 +408,9 @@ def train_stochastic_point(task: str, kinetics: str, volume: float, seed: int = 
 
     ``kinetics`` ``"ode"`` trains the ODE chemistry (``volume`` ignored) — the reference of an Ω
     study. The dict: ``task, kinetics, volume, seed, epochs``, ``test`` / ``val`` / ``train``
-    ``{"loss", "accuracy"}`` (ideal predictor on the learned parameters),
-    ``test_stochastic_forward`` (the forward pass at the same Ω and method),
-    ``test_chemical_forward`` (the ODE forward pass of the learned counts), ``chance`` (the
+    ``{"loss", "accuracy"}`` (the ODE forward pass of the learned counts; ``ideal_predictor``:
+    the ideal math on the same parameters), ``test_stochastic_forward`` (the forward pass at
+    the same Ω and method), ``chance`` (the
     constant predictor's test metrics, :func:`chance_level`), ``stochastic`` (events per step,
     speed), ``wall_s``. A run stopped because its counts grew without bound (a diverging
     training, :data:`RUNAWAY_FACTOR`) returns ``failed`` (the message) and test metrics None. Used by ``python -m neuralcrn.training._omega_study``

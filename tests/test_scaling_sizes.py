@@ -1,0 +1,27 @@
+"""Linear scaling (SPEC §7): compiled two-phase circuits grow linearly in d at fixed width."""
+
+import numpy as np
+
+from neuralcrn.bench._sizes import circuit_counts, family_spec, markdown, size_table
+
+
+def test_reactions_are_exactly_linear_in_d_at_fixed_width():
+    rows = [circuit_counts(family_spec(d, hidden=4, outputs=2)) for d in (1, 2, 5, 9)]
+    d = np.array([r["d"] for r in rows])
+    R = np.array([r["reactions"] for r in rows])
+    S = np.array([r["species"] for r in rows])
+    # second differences of a linear law vanish: equal increments per input
+    per_input = np.diff(R) / np.diff(d)
+    assert np.all(per_input == per_input[0])
+    assert np.all(np.diff(S) / np.diff(d) == (np.diff(S) / np.diff(d))[0])
+    # the increment per input is a fixed number of reactions per Θ entry (hidden width 4)
+    assert per_input[0] % 4 == 0
+    assert all(r["max_molecularity"] == 2 for r in rows)
+
+
+def test_size_table_fits_an_exponent_at_most_one():
+    res = size_table(family_d=(2, 8, 32), tasks=("iris",))
+    assert res["fit"]["reactions"] <= 1.0 and res["fit"]["species"] <= 1.0
+    assert res["real"][0]["task"] == "iris" and res["real"][0]["reactions"] == 1626
+    text = markdown(res)
+    assert "| `iris` default | 4 | 16 | 3 | 481 | 1,626 | 2 |" in text
