@@ -65,6 +65,10 @@ class StepProgram(NamedTuple):
     z0_plus, z0_minus: ``(n_u,)`` int32 positions of the z rails loaded with u (z(0) = u), or
                      ``(0,)`` when z(0) = 0.
     u_const:         ``(n_u − d,)`` signed values of the constant drive entries (c or 1).
+    dose:            ``None`` (host protocols: the loads *set* the species after the wash) or an
+                     array (any value, e.g. ``jnp.ones(())``): the loads *add* x and y to their
+                     species — a dose into storage species, as in the autonomous protocol
+                     (:func:`neuralcrn.compiler.autonomous_program`), which has no wash.
     """
 
     structure: MassActionStructure
@@ -78,6 +82,7 @@ class StepProgram(NamedTuple):
     z0_plus: jnp.ndarray
     z0_minus: jnp.ndarray
     u_const: jnp.ndarray
+    dose: jnp.ndarray | None = None
 
 
 def _schedule(schedule: str) -> tuple[tuple[str, ...], ...]:
@@ -118,11 +123,11 @@ def program_from_phases(circuit: NeuralCRN, smap: SpeciesMap, rate_constants, du
 
 
 def assemble_program(circuit: NeuralCRN, rate_constants, durations, transient_species, *, x, y,
-                     z0, u_const) -> StepProgram:
+                     z0, u_const, dose: bool = False) -> StepProgram:
     """A :class:`StepProgram` from explicit load positions: ``x``, ``y``, ``z0`` are
     ``(plus species, minus species)`` lists; a ``None`` species means the value has no rail of
     that sign (its position is out of range, and :func:`load_sample` drops the assignment: a
-    single-rail input must then be ≥ 0)."""
+    single-rail input must then be ≥ 0). ``dose``: the loads add to the species (no wash)."""
     arrays = compile_network(circuit.network)
     idx = {s: i for i, s in enumerate(circuit.species)}
     S = len(idx)
@@ -139,6 +144,7 @@ def assemble_program(circuit: NeuralCRN, rate_constants, durations, transient_sp
         x_plus=ints(x[0]), x_minus=ints(x[1]), y_plus=ints(y[0]), y_minus=ints(y[1]),
         z0_plus=ints(z0[0]), z0_minus=ints(z0[1]),
         u_const=jnp.asarray(u_const, dtype=jnp.float64).reshape(-1),
+        dose=jnp.ones(()) if dose else None,
     )
 
 
@@ -168,13 +174,17 @@ def load_sample(program: StepProgram, state, x, y):
     Parameters: ``state`` ``(S,)``, ``x`` ``(d,)``, ``y`` ``(m,)``. Returns the new ``(S,)`` state.
     Only species are set (each signed value into one rail, the other rail 0); nothing is computed
     from the chemical state. A position outside the state (a value without a rail of that sign,
-    :func:`assemble_program`) is skipped.
+    :func:`assemble_program`) is skipped. With ``program.dose`` set, the values are *added* to
+    their rails instead (a dose: |v| into the rail of its sign).
     """
     x = jnp.asarray(x, dtype=jnp.float64)
     y = jnp.asarray(y, dtype=jnp.float64)
     s = jnp.asarray(state, dtype=jnp.float64) * program.keep
 
     def put(s, plus, minus, v):
+        if program.dose is not None:
+            return (s.at[plus].add(jnp.maximum(v, 0.0), mode="drop")
+                    .at[minus].add(jnp.maximum(-v, 0.0), mode="drop"))
         return (s.at[plus].set(jnp.maximum(v, 0.0), mode="drop")
                 .at[minus].set(jnp.maximum(-v, 0.0), mode="drop"))
 

@@ -1,0 +1,514 @@
+"""The autonomous Neural CRN: one network whose own chemical clock runs every training step.
+
+A four-phase :class:`~neuralcrn.chemistry.clock.ChemicalClock` (``feedforward → latch →
+feedback → wash``, signals K_ff, K_latch, K_fb, K_wash of plateau M) sequences the two-phase
+circuit (:mod:`neuralcrn.compiler._two_phase`). The network is simulated continuously with
+every rate constant fixed; the only outside action is a **dose** per clock period: x and y are
+added to storage species (``xs``, ``ys``), at a fixed point of the period (``dose_at`` of the way
+through the feedback window). Every reaction is uni- or bimolecular.
+
+**Gating without a third reactant.** A clock signal K gates only *transfers*: ``K + A → K + B``
+(a unimolecular move A → B made bimolecular by its catalyst). Every other reaction is gated by an
+*operand* that exists only in its phase — the forms of x, u, z and y that the gated transfers
+create and destroy:
+
+================  ===============================================  ===========================
+phase (signal)    gated transfers (rate λ = gate/(Mτ))              what then runs by itself
+================  ===============================================  ===========================
+feedforward (ff)  xs → x (+ z when z(0) = u); u_idle → u; ys → yq   drive Θ + x → Θ + x + Z,
+                                                                    h + u → h + u + Z, decay
+                                                                    2Z → Z, Z annihilation
+latch             z → zf + zc; x → xf; u → u_frozen                 (z, x, u are gone: the
+                                                                    forward pass stops, z(T)
+                                                                    and u are frozen in zf, xf)
+feedback (fb)     zc → zp; yq → y                                   the feedback cascades of the
+                                                                    two-phase step (below)
+wash              zf, xf, zc, zp, y, E, A, D, ŷ → ∅;                —
+                  u_frozen → u_idle (the constant unit is recycled)
+================  ===============================================  ===========================
+
+The feedback cascades (rate r = ``spec.rates.update``) are the two-phase circuit's, fed by
+*pulses* instead of the tracking readout: ``zp`` decays at r and, while it does, produces E at
+r·W·zp (and the monitor ŷ alongside), ``y`` moves into E^{−}, E decays at r; so E receives exactly
+W(0)·z(T) − y = e in total (D = W − W(0) compensates the concurrent update of W, as in the
+two-phase step) and ∫ r E = e, ∫ r A = W(0)ᵀe. With zf and xf frozen (latched before the
+feedback signal rises), ΔW = −η e zf ᵀ and ΔΘ = −η T (Wᵀe) xfᵀ exactly as in the two-phase step;
+the monitor ŷ (dual rail ``yhat``) ends at W(0)·z(T): the measurement of the output.
+
+**The forward window.** The drive operands exist from the load (ff rising) to the latch (latch
+rising): their profile g(t) = x(t)/x_dose integrates to T_eff (measured once per clock from the
+clock and gate rates: :func:`clock_timing`). The forward reactions (drive, bias, decay) run at
+T/T_eff times the ideal rate, so the chemistry integrates dz/dt = Θu + h − φ(z) over "time T":
+exactly for the linear model (z(T) = z(0) + TΘu), and to O(ramp²) for nonlinear ones.
+
+Deviations from the host-clocked two-phase step come only from the clock's overlaps (a
+smeared start and end of the forward window: nonlinear models only; a wash or activation that
+starts before its window: products of exponentially small tails) and from unfinished cascades
+(e^{−rτ}-small); docs/autonomous.md derives and measures them.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..chemistry.clock import ChemicalClock
+from ..chemistry.dualrail import DualRail, catalytic_copy, catalytic_product, transfer
+from ..chemistry.network import Reaction, ReactionNetwork
+from ..errors import SpecError
+from ..ideal.spec import ModelSpec, Params
+from ._modules import NeuralCRN, _annihilate, _initial_params, _support
+from ._species import SpeciesMap, build_species_map
+from ._two_phase import PARAMETER_REBALANCE
+
+__all__ = ["AUTONOMOUS_PHASES", "ClockOptions", "ClockTiming", "AutonomousSpecies",
+           "AutonomousCircuit", "compile_autonomous", "autonomous_program", "clock_timing",
+           "MIN_GATE", "MIN_CASCADE"]
+
+AUTONOMOUS_PHASES = ("feedforward", "latch", "feedback", "hold", "wash")
+"""The clock's phases, in order."""
+
+GATED_PHASES = ("feedforward", "latch", "feedback", "wash")
+"""Phases whose gate species catalyse transfers (``hold`` separates feedback and wash)."""
+
+MIN_GATE = 15.0
+"""Smallest gate strength λMτ: a gated transfer must finish within its window (e^{−15} ≈ 3e-7)."""
+
+MIN_CASCADE = 20.0
+"""Smallest r·τ: the feedback cascades (three stages) must finish within the feedback window
+(residue e^{−x}(1 + x + x²/2) ≈ 4e-7 at x = 20, the two-phase schedule's value)."""
+
+
+@dataclass(frozen=True)
+class ClockOptions:
+    """The clock and the gates of an autonomous circuit.
+
+    window:     τ, the length of each clock phase (time units); ``None`` → the model's T (the
+                forward window then runs at about the ideal rate). The period is ≈ 5τ.
+    sharpness:  σ = kMτ of the clock (overlaps ≈ ln σ/σ; the stiffness the solver pays is σ/τ).
+    gate:       λMτ of every gated transfer (load, latch, activation, wash).
+    dose_at:    where in the hold window the doses land (fraction, 0 ≤ dose_at < 1; default
+                its start): after the feedback cascades have produced ŷ and before the wash
+                signal rises, so that the period of a dose contains its whole forward pass and
+                feedback and ŷ can be read at its end.
+    mass:       M, the clock's total (the signals' plateau).
+    """
+
+    window: float | None = None
+    sharpness: float = 300.0
+    gate: float = 100.0
+    dose_at: float = 0.0
+    mass: float = 1.0
+
+    def __post_init__(self):
+        for name in ("sharpness", "gate", "mass"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise SpecError(f"clock {name} must be a finite number > 0, got {v!r}")
+        if self.window is not None and not (isinstance(self.window, (int, float))
+                                            and math.isfinite(self.window) and self.window > 0):
+            raise SpecError(f"clock window must be a finite number > 0, got {self.window!r}")
+        if not (isinstance(self.dose_at, (int, float)) and 0 <= self.dose_at < 1):
+            raise SpecError(f"dose_at must be a fraction in [0, 1), got {self.dose_at!r}")
+        if self.gate < MIN_GATE:
+            raise SpecError(f"gate strength λMτ = {self.gate:g} is below {MIN_GATE:g}: a gated "
+                            f"transfer would not finish within its phase window (residue "
+                            f"e^(-{self.gate:g}) = {math.exp(-self.gate):.1e})")
+
+    def to_dict(self) -> dict:
+        return {"window": self.window, "sharpness": self.sharpness, "gate": self.gate,
+                "dose_at": self.dose_at, "mass": self.mass}
+
+    def resolved_window(self, spec: ModelSpec) -> float:
+        return float(spec.T) if self.window is None else float(self.window)
+
+    def clock(self, spec: ModelSpec) -> ChemicalClock:
+        """The :class:`ChemicalClock` (phases :data:`AUTONOMOUS_PHASES`)."""
+        return ChemicalClock(AUTONOMOUS_PHASES, self.resolved_window(spec), self.sharpness,
+                             self.mass)
+
+    def gate_rate(self, spec: ModelSpec) -> float:
+        """λ = gate/(Mτ) (per unit signal concentration and time)."""
+        return self.gate / (self.mass * self.resolved_window(spec))
+
+
+@dataclass(frozen=True)
+class ClockTiming:
+    """Measured timing of a clock with its gates (:func:`clock_timing`; time units).
+
+    period:        the clock's period (the dose interval).
+    starts, windows: ``(5,)`` phase window starts (from the start of the feedforward window) and
+                   lengths.
+    dose_offset:   time of the dose after the start of the feedforward window.
+    clock_state:   clock species (signals, blank, gate species of :data:`GATED_PHASES`) at the
+                   dose time, on the limit cycle.
+    t_eff:         ∫ g(t) dt of the drive operand's profile over a period (a unit dose).
+    loaded, latched: fraction of a unit dose in the active form at the end of the feedforward
+                   window / in the frozen form at the end of the latch window.
+    measurement:   the clock's :meth:`OscillationMeasurement.summary`.
+    """
+
+    period: float
+    starts: tuple[float, ...]
+    windows: tuple[float, ...]
+    dose_offset: float
+    clock_state: tuple[float, ...]
+    t_eff: float
+    loaded: float
+    latched: float
+    measurement: dict = field(default_factory=dict, compare=False)
+
+
+@functools.lru_cache(maxsize=32)
+def _timing(window: float, sharpness: float, gate: float, mass: float,
+            dose_at: float) -> ClockTiming:
+    from ..kinetics import simulate
+    from ..kinetics._oscillation import measure_clock
+
+    clock = ChemicalClock(AUTONOMOUS_PHASES, window, sharpness, mass)
+    m = measure_clock(clock, gates=GATED_PHASES)
+    period = m.period
+    hold = AUTONOMOUS_PHASES.index("hold")
+    dose_offset = float(m.starts[hold] + dose_at * m.windows[hold])
+    kw = dict(method="tsit5", rtol=1e-11, atol=1e-14, max_steps=5_000_000)
+    net = clock.network(gates=GATED_PHASES)
+    at_dose = simulate(net, dose_offset, 2, x0=m.initial_state, **kw).concentrations[-1]
+    # a unit dose through the load and latch gates; acc accumulates ∫ x dt
+    lam = gate / (mass * window)
+    gates = (clock.gate("feedforward"), clock.gate("latch"))
+    test = ReactionNetwork(
+        list(net.reactions) + [
+            Reaction([gates[0], "xs"], [gates[0], "x"], lam),
+            Reaction([gates[1], "x"], [gates[1], "xf"], lam),
+            Reaction(["x"], ["x", "acc"], 1.0)],
+        net.species + ("xs", "x", "xf", "acc"))
+    x0 = np.concatenate([at_dose, [1.0, 0.0, 0.0, 0.0]])
+    ff, lt = AUTONOMOUS_PHASES.index("feedforward"), AUTONOMOUS_PHASES.index("latch")
+    t_ff_end = period - dose_offset + m.starts[ff] + m.windows[ff]
+    t_lt_end = period - dose_offset + m.starts[lt] + m.windows[lt]
+    tr = simulate(test, times=[t_ff_end, t_lt_end, period], x0=x0, **kw)
+    i = {s: k for k, s in enumerate(test.species)}
+    Y = tr.concentrations
+    return ClockTiming(period=float(period), starts=tuple(float(v) for v in m.starts),
+                       windows=tuple(float(v) for v in m.windows), dose_offset=dose_offset,
+                       clock_state=tuple(float(v) for v in at_dose),
+                       t_eff=float(Y[-1, i["acc"]]),
+                       loaded=float(Y[0, i["x"]]), latched=float(Y[1, i["xf"]]),
+                       measurement=m.summary())
+
+
+def clock_timing(spec: ModelSpec, options: ClockOptions = ClockOptions()) -> ClockTiming:
+    """Measure the clock of ``options`` for ``spec`` (cached per window, sharpness, gate, mass
+    and dose position): its limit cycle, the dose time, the clock state there and the
+    effective forward time T_eff of the gates (a few seconds the first time; tight tolerances)."""
+    return _timing(options.resolved_window(spec), float(options.sharpness), float(options.gate),
+                   float(options.mass), float(options.dose_at))
+
+
+@dataclass(frozen=True)
+class AutonomousSpecies:
+    """Species of an autonomous circuit beyond the standard :class:`SpeciesMap` roles.
+
+    ``smap.x`` are the active drive operands, ``smap.y`` the active target pulse, ``smap.yhat``
+    the output monitor; ``xs``/``ys`` the dose storage, ``yq`` the queued target, ``xf`` the
+    latched inputs, ``zf``/``zc``/``zp`` the latched state, its copy and its pulse, ``dW`` the
+    tracker of ΔW (``None`` when W is frozen). ``units``: for each constant drive entry (and the
+    bias unit), ``(idle, active, frozen, value)``; ``bias_unit`` is the index of the unit that
+    gates h (its active species drives h·1/value).
+    """
+
+    smap: SpeciesMap
+    clock: ChemicalClock
+    xs: tuple[DualRail, ...]
+    xf: tuple[DualRail, ...]
+    ys: tuple[DualRail, ...]
+    yq: tuple[DualRail, ...]
+    zf: tuple[DualRail, ...]
+    zc: tuple[DualRail, ...]
+    zp: tuple[DualRail, ...]
+    dW: tuple[tuple[DualRail, ...], ...] | None
+    units: tuple[tuple[str, str, str, float], ...]
+    bias_unit: int
+
+    @property
+    def gates(self) -> tuple[str, ...]:
+        """The clock's gate species of the gated phases (all but ``hold``)."""
+        return tuple(self.clock.gate(p) for p in GATED_PHASES)
+
+    @property
+    def frozen_u(self) -> tuple:
+        """The latched drive operand of each u entry (xf rail pair or a unit's frozen species)."""
+        s = self.smap
+        return self.xf + tuple(self.units[j - s.d][2] for j in range(s.d, s.n_u))
+
+    @property
+    def species(self) -> tuple[str, ...]:
+        """State order: clock, x storage / active / latched, units, z / zf / zc / zp, Θ, h, W,
+        y storage / queued / active, ŷ, E, A, D."""
+        s = self.smap
+        rails = SpeciesMap._rails
+        d = () if self.dW is None else tuple(r for row in self.dW for r in row)
+        units = tuple(n for u in self.units for n in u[:3])
+        return (self.clock.species + self.gates + rails(self.xs + s.x + self.xf) + units
+                + rails(s.z + self.zf + self.zc + self.zp) + s.parameter_species
+                + rails(self.ys + self.yq + s.y + s.yhat + s.e + s.adj + d))
+
+
+def autonomous_species(spec: ModelSpec, clock: ChemicalClock) -> AutonomousSpecies:
+    """The :class:`AutonomousSpecies` of a specification and its clock."""
+    smap = build_species_map(spec)
+    units = []
+    for j in range(smap.d, smap.n_u):
+        u = smap.u[j]
+        units.append((f"{u}_idle", u, f"{u}_frozen", float(smap.u_value[j])))
+    bias_unit = 0
+    if not units:  # no constant drive entry: a unit of 1 gates the bias h
+        units.append(("one_idle", "one", "one_frozen", 1.0))
+    elif units[0][3] == 0.0:
+        units.append(("one_idle", "one", "one_frozen", 1.0))
+        bias_unit = len(units) - 1
+    rail = lambda fmt, k: tuple(DualRail(fmt.format(i + 1)) for i in range(k))  # noqa: E731
+    dW = (tuple(tuple(DualRail(f"dW_{k + 1}_{i + 1}") for i in range(smap.n))
+                for k in range(smap.m)) if spec.train_W else None)
+    return AutonomousSpecies(smap, clock, rail("xs{}", smap.d), rail("xf{}", smap.d),
+                             rail("ys{}", smap.m), rail("yq{}", smap.m), rail("zf{}", smap.n),
+                             rail("zc{}", smap.n), rail("zp{}", smap.n), dW, tuple(units),
+                             bias_unit)
+
+
+def _gated(signal: str, source: str, targets: list[str], rate: float) -> Reaction:
+    """``K + A → K + targets``: the transfer A → targets, gated by the clock signal K."""
+    return Reaction([signal, source], [signal] + targets, rate)
+
+
+def _gated_rails(signal, source: DualRail, targets, rate) -> list[Reaction]:
+    """Gated transfer of both rails of ``source`` into the same-sign rails of ``targets``."""
+    return [_gated(signal, source.rail(s), [t.rail(s) for t in targets], rate) for s in (1, -1)]
+
+
+def _feedforward(spec, sp: AutonomousSpecies, lam: float, factor: float) -> list[Reaction]:
+    smap, K = sp.smap, sp.clock.gate("feedforward")
+    z0 = smap.z0_is_u
+    rx: list[Reaction] = []
+    for j in range(smap.d):
+        rx += _gated_rails(K, sp.xs[j], [smap.x[j]] + ([smap.z[j]] if z0 else []), lam)
+    for j, (idle, active, _, value) in enumerate(sp.units):
+        col = smap.d + j
+        extra = []
+        if z0 and col < smap.n_u:
+            extra = [smap.z[col].rail(smap.u_sign[col])]
+        rx.append(_gated(K, idle, [active] + extra, lam))
+    for k in range(smap.m):
+        rx += _gated_rails(K, sp.ys[k], [sp.yq[k]], lam)
+    for i, j in _support(smap):
+        rx += catalytic_product(smap.theta[i][j], smap.u[j], [(smap.z[i], smap.u_sign[j])],
+                                factor)
+    idle, unit, _, value = sp.units[sp.bias_unit]
+    for i in range(smap.n):
+        rx += catalytic_product(smap.h[i], unit, [(smap.z[i], 1)], factor / value)
+    a = float(spec.alpha) * factor
+    if spec.nonlinearity == "quadratic":
+        for zi, fi in zip(smap.z, sp.zf):
+            for s in (1, -1):
+                rx.append(Reaction({zi.rail(s): 2}, {zi.rail(s): 1}, a))
+                # the latched part keeps catalysing the decay of the rest: while the latch drains
+                # Z, the rest decays at α·(Z + Zf) ≈ α·z (intensive), not α·Z (module docstring)
+                rx.append(Reaction([zi.rail(s), fi.rail(s)], [fi.rail(s)], a))
+    rx += _annihilate(smap.z, spec.rates.annihilation)
+    for zi, fi in zip(smap.z, sp.zf):  # the rest also annihilates with the latched part
+        rx.append(Reaction([zi.plus, fi.minus], [], spec.rates.annihilation))
+        rx.append(Reaction([zi.minus, fi.plus], [], spec.rates.annihilation))
+    return rx
+
+
+def _latch(sp: AutonomousSpecies, lam: float) -> list[Reaction]:
+    smap, K = sp.smap, sp.clock.gate("latch")
+    rx: list[Reaction] = []
+    for i in range(smap.n):
+        rx += _gated_rails(K, smap.z[i], [sp.zf[i], sp.zc[i]], lam)
+    for j in range(smap.d):
+        rx += _gated_rails(K, smap.x[j], [sp.xf[j]], lam)
+    for _, active, frozen, _ in sp.units:
+        rx.append(_gated(K, active, [frozen], lam))
+    return rx
+
+
+def _feedback(spec, sp: AutonomousSpecies, lam: float) -> list[Reaction]:
+    smap, K = sp.smap, sp.clock.gate("feedback")
+    r, eta, T = float(spec.rates.update), float(spec.learning_rate), float(spec.T)
+    rx: list[Reaction] = []
+    for i in range(smap.n):
+        rx += _gated_rails(K, sp.zc[i], [sp.zp[i]], lam)
+    for k in range(smap.m):
+        rx += _gated_rails(K, sp.yq[k], [smap.y[k]], lam)
+    for i in range(smap.n):
+        rx += transfer(sp.zp[i], [], r)
+        for k in range(smap.m):
+            rx += catalytic_product(smap.W[k][i], sp.zp[i], [(smap.e[k], 1), (smap.yhat[k], 1)],
+                                    r)
+            if sp.dW is not None:
+                rx += catalytic_product(sp.dW[k][i], sp.zp[i],
+                                        [(smap.e[k], -1), (smap.yhat[k], -1)], r)
+    for k in range(smap.m):
+        rx += transfer(smap.y[k], [(smap.e[k], -1)], r)
+        rx += transfer(smap.e[k], [], r)
+    for k in range(smap.m):
+        for i in range(smap.n):
+            rx += catalytic_product(smap.W[k][i], smap.e[k], [(smap.adj[i], 1)], r)
+            if sp.dW is not None:
+                rx += catalytic_product(sp.dW[k][i], smap.e[k], [(smap.adj[i], -1)], r)
+                rx += catalytic_product(smap.e[k], sp.zf[i],
+                                        [(smap.W[k][i], -1), (sp.dW[k][i], -1)], eta * r)
+    for a in smap.adj:
+        rx += transfer(a, [], r)
+    frozen_u = sp.frozen_u
+    kappa = eta * T * r
+    for i, j in _support(smap):
+        rx += catalytic_product(smap.adj[i], frozen_u[j],
+                                [(smap.theta[i][j], -smap.u_sign[j])], kappa)
+    if spec.train_h:
+        for i in range(smap.n):
+            rx += catalytic_copy(smap.adj[i], [(smap.h[i], -1)], kappa)
+    params = [smap.theta[i][j] for i, j in _support(smap)]
+    if spec.train_h:
+        params += list(smap.h)
+    if spec.train_W:
+        params += [w for row in smap.W for w in row]
+    rx += _annihilate(params, r * PARAMETER_REBALANCE)
+    return rx
+
+
+def _wash(sp: AutonomousSpecies, lam: float) -> list[Reaction]:
+    smap, K = sp.smap, sp.clock.gate("wash")
+    rails = sp.zf + sp.xf + sp.zc + sp.zp + smap.y + smap.e + smap.adj + smap.yhat
+    if sp.dW is not None:
+        rails += tuple(r for row in sp.dW for r in row)
+    rx = [_gated(K, s, [], lam) for rail in rails for s in rail.species]
+    for idle, _, frozen, _ in sp.units:
+        rx.append(_gated(K, frozen, [idle], lam))
+    return rx
+
+
+@dataclass(frozen=True, eq=False)
+class AutonomousCircuit:
+    """A compiled autonomous Neural CRN (see the module docstring).
+
+    Attributes
+    ----------
+    circuit:   the network as a :class:`NeuralCRN` with modules ``clock``, ``feedforward``
+               (loads, drive, decay), ``latch``, ``feedback`` (activations, cascades,
+               re-balancing), ``wash``; its initial state holds the parameters, the clock on its
+               limit cycle at the dose time and the idle constant units.
+    species:   :class:`AutonomousSpecies`.  options: :class:`ClockOptions`.
+    timing:    :class:`ClockTiming` (period = the dose interval).
+    drive_factor: T/T_eff, the factor on the forward reactions' rate constants.
+    """
+
+    circuit: NeuralCRN
+    species: AutonomousSpecies
+    options: ClockOptions
+    timing: ClockTiming
+    drive_factor: float
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.circuit.spec
+
+    @property
+    def network(self) -> ReactionNetwork:
+        return self.circuit.network
+
+    @property
+    def clock(self) -> ChemicalClock:
+        return self.species.clock
+
+    @property
+    def period(self) -> float:
+        return self.timing.period
+
+    def with_params(self, params: Params) -> "AutonomousCircuit":
+        """Same circuit with new parameter concentrations."""
+        return AutonomousCircuit(self.circuit.with_params(params), self.species, self.options,
+                                 self.timing, self.drive_factor)
+
+    def readout_matrix(self) -> np.ndarray:
+        """``(m, S)`` matrix M with ŷ = M @ state (the monitor), read after a dose's feedback."""
+        idx = {s: i for i, s in enumerate(self.circuit.species)}
+        M = np.zeros((self.spec.outputs, len(idx)))
+        for k, rail in enumerate(self.species.smap.yhat):
+            M[k, idx[rail.plus]], M[k, idx[rail.minus]] = 1.0, -1.0
+        return M
+
+
+def compile_autonomous(spec: ModelSpec, params: Params | None = None,
+                       options: ClockOptions = ClockOptions()) -> AutonomousCircuit:
+    """Compile the autonomous circuit of ``spec`` (module docstring) with initial parameters.
+
+    Raises
+    ------
+    SpecError
+        The exact gradient (the autonomous circuit runs the two-phase step: first-order), a
+        cubic model (trimolecular), a clock window too short for the feedback cascades
+        (r·τ < :data:`MIN_CASCADE`), bad options or parameters.
+    """
+    if not isinstance(spec, ModelSpec):
+        raise SpecError(f"expected a ModelSpec, got {type(spec).__name__}")
+    if not isinstance(options, ClockOptions):
+        raise SpecError(f"expected ClockOptions, got {type(options).__name__}")
+    if spec.gradient != "first-order":
+        raise SpecError("the autonomous circuit runs the two-phase step, which implements the "
+                        "first-order gradient (SPEC §2); use gradient='first-order'")
+    if spec.nonlinearity == "cubic":
+        raise SpecError("the cubic model needs the trimolecular decay 3Z → 2Z; the autonomous "
+                        "circuit is uni- and bimolecular only (use the quadratic model)")
+    tau = options.resolved_window(spec)
+    r = float(spec.rates.update)
+    if r * tau < MIN_CASCADE:
+        raise SpecError(
+            f"the clock period {4 * tau:g} (window τ = {tau:g}) is shorter than the feedback "
+            f"phase needs: its cascades at rate r = {r:g} need r·τ ≥ {MIN_CASCADE:g} to finish "
+            f"(r·τ = {r * tau:g}); use a window ≥ {MIN_CASCADE / r:g} or a larger "
+            f"rates.update")
+    clock = options.clock(spec)
+    timing = clock_timing(spec, options)
+    sp = autonomous_species(spec, clock)
+    lam = options.gate_rate(spec)
+    factor = float(spec.T) / timing.t_eff
+    mods = (("clock", clock.reactions() + clock.gate_reactions(GATED_PHASES)), ("feedforward", _feedforward(spec, sp, lam, factor)),
+            ("latch", _latch(sp, lam)), ("feedback", _feedback(spec, sp, lam)),
+            ("wash", _wash(sp, lam)))
+    species = sp.species
+    init = sp.smap.load_params(_initial_params(spec, params))
+    init.update(zip(clock.species + sp.gates, timing.clock_state))
+    for idle, _, _, value in sp.units:
+        init[idle] = abs(value)
+    reactions, ranges, modules = [], [], []
+    for name, rx in mods:
+        ranges.append((name, (len(reactions), len(reactions) + len(rx))))
+        reactions.extend(rx)
+        used = {s for r in rx for s in r.species}
+        modules.append((name, ReactionNetwork(rx, [s for s in species if s in used], name=name)))
+    network = ReactionNetwork(reactions, species, init, name="neural_crn_autonomous")
+    durations = (("clock", timing.period),) + tuple(
+        (n, w) for n, w in zip(AUTONOMOUS_PHASES, timing.windows))
+    circuit = NeuralCRN(spec, sp.smap, tuple(modules), network, tuple(ranges), durations)
+    return AutonomousCircuit(circuit, sp, options, timing, factor)
+
+
+def autonomous_program(ac: AutonomousCircuit):
+    """The :class:`~neuralcrn.compiler.StepProgram` of the autonomous protocol: one "phase" —
+    every reaction at its rate constant — for one clock period, no wash, and the loads as doses
+    (``dose``: x and y are *added* to their storage species ``xs``, ``ys``). A training step is
+    then :func:`~neuralcrn.compiler.run_step` like any other program, started at the dose time."""
+    from ._protocol import assemble_program
+
+    if not isinstance(ac, AutonomousCircuit):
+        raise SpecError(f"expected an AutonomousCircuit, got {type(ac).__name__}")
+    sp = ac.species
+    rails = lambda rs: ([r.plus for r in rs], [r.minus for r in rs])  # noqa: E731
+    c = ac.circuit
+    return assemble_program(c, c.network.rate_constants[None, :], [ac.period], (),
+                            x=rails(sp.xs), y=rails(sp.ys), z0=([], []), u_const=[], dose=True)
