@@ -35,11 +35,20 @@ two-phase step) and ∫ r E = e, ∫ r A = W(0)ᵀe. With zf and xf frozen (latc
 feedback signal rises), ΔW = −η e zf ᵀ and ΔΘ = −η T (Wᵀe) xfᵀ exactly as in the two-phase step;
 the monitor ŷ (dual rail ``yhat``) ends at W(0)·z(T): the measurement of the output.
 
-**The forward window.** The drive operands exist from the load (ff rising) to the latch (latch
-rising): their profile g(t) = x(t)/x_dose integrates to T_eff (measured once per clock from the
-clock and gate rates: :func:`clock_timing`). The forward reactions (drive, bias, decay) run at
-T/T_eff times the ideal rate, so the chemistry integrates dz/dt = Θu + h − φ(z) over "time T":
-exactly for the linear model (z(T) = z(0) + TΘu), and to O(ramp²) for nonlinear ones.
+**The forward window.** The gates are the clock's *gate species* G ≈ K²/M
+(:meth:`~neuralcrn.chemistry.clock.ChemicalClock.gate_reactions`), which open within a few
+1/(kM) of a phase change (a gate linear in K would be smeared over the whole window by the
+hand-over's 1/(t* − t) rise). The drive operands exist from the load (G_ff) to the latch
+(G_latch): their profile g(t) = x(t)/x_dose integrates to T_eff (:func:`clock_timing`), and the
+forward reactions (drive, bias, decay) run at T/T_eff times the ideal rates, so the chemistry
+integrates dz/dt = Θu + h − φ(z) over "time T". **The drain**: the latch takes the parcels of Z
+one after another; the latched part Zf keeps catalysing the decay of the rest with its signed
+value (Z^s + Zf^s → Zf^s, Z^s + Zf^−s → Zf^−s + 2Z^s, rate α), so the rest decays at
+α·|z| as the whole pot would (with 2Z → Z alone it would decay at α·[Z], slower and slower as
+it drains: a 5 % error in ŷ for the XOR model). The latched z is then the forward trajectory
+averaged over the parcels' latch times: exact for linear models (the latch times average to T),
+≈ ½ z̈·Var(latch time) for nonlinear ones; :func:`overlap_forward` computes it from the clock's
+measured gate profiles.
 
 Deviations from the host-clocked two-phase step come only from the clock's overlaps (a
 smeared start and end of the forward window: nonlinear models only; a wash or activation that
@@ -66,13 +75,16 @@ from ._two_phase import PARAMETER_REBALANCE
 
 __all__ = ["AUTONOMOUS_PHASES", "ClockOptions", "ClockTiming", "AutonomousSpecies",
            "AutonomousCircuit", "compile_autonomous", "autonomous_program", "clock_timing",
-           "MIN_GATE", "MIN_CASCADE"]
+           "autonomous_step", "AutonomousStepResult", "overlap_forward", "GATED_PHASES", "MIN_GATE", "MIN_CASCADE"]
 
 AUTONOMOUS_PHASES = ("feedforward", "latch", "feedback", "hold", "wash")
 """The clock's phases, in order."""
 
 GATED_PHASES = ("feedforward", "latch", "feedback", "wash")
 """Phases whose gate species catalyse transfers (``hold`` separates feedback and wash)."""
+
+PROFILE_POINTS = 40001
+"""Grid of :attr:`ClockTiming.profile` over one period."""
 
 MIN_GATE = 15.0
 """Smallest gate strength λMτ: a gated transfer must finish within its window (e^{−15} ≈ 3e-7)."""
@@ -148,7 +160,14 @@ class ClockTiming:
     t_eff:         ∫ g(t) dt of the drive operand's profile over a period (a unit dose).
     loaded, latched: fraction of a unit dose in the active form at the end of the feedforward
                    window / in the frozen form at the end of the latch window.
+    latch_spread:  standard deviation of the latch time of a dose's parcels, measured in the
+                   forward pass's own time S(t) = ∫ (loaded fraction) dt (whose mean is T_eff):
+                   the latched z is the forward trajectory averaged over it, so a nonlinear model
+                   deviates by ≈ ½ z̈(T)·(T/T_eff)²·latch_spread² (docs/autonomous.md).
     measurement:   the clock's :meth:`OscillationMeasurement.summary`.
+    profile:       ``(t, load, latch)``: the hazard rates λ·G_ff(t) and λ·G_latch(t) of the
+                   load and latch transfers on a uniform grid of one period from the dose
+                   (:data:`PROFILE_POINTS` points; for :func:`overlap_forward`).
     """
 
     period: float
@@ -159,7 +178,9 @@ class ClockTiming:
     t_eff: float
     loaded: float
     latched: float
+    latch_spread: float
     measurement: dict = field(default_factory=dict, compare=False)
+    profile: tuple = field(default=((), (), ()), compare=False, repr=False)
 
 
 @functools.lru_cache(maxsize=32)
@@ -189,15 +210,26 @@ def _timing(window: float, sharpness: float, gate: float, mass: float,
     ff, lt = AUTONOMOUS_PHASES.index("feedforward"), AUTONOMOUS_PHASES.index("latch")
     t_ff_end = period - dose_offset + m.starts[ff] + m.windows[ff]
     t_lt_end = period - dose_offset + m.starts[lt] + m.windows[lt]
-    tr = simulate(test, times=[t_ff_end, t_lt_end, period], x0=x0, **kw)
     i = {s: k for k, s in enumerate(test.species)}
-    Y = tr.concentrations
+    dense = simulate(test, period, PROFILE_POINTS, x0=x0, **kw)
+    t, D = dense.times, dense.concentrations
+    t_eff = float(D[-1, i["acc"]])
+    loaded_ff = float(np.interp(t_ff_end, t, D[:, i["x"]]))
+    latched_lt = float(np.interp(t_lt_end, t, D[:, i["xf"]]))
+    # the latch-time distribution in "intensive time" S(t) = ∫ loaded fraction dt
+    loaded = 1.0 - D[:, i["xs"]]
+    S = np.concatenate([[0.0], np.cumsum(0.5 * (loaded[1:] + loaded[:-1]) * np.diff(t))])
+    dF = np.diff(D[:, i["xf"]])
+    Sm = 0.5 * (S[1:] + S[:-1])
+    mean = float(np.sum(Sm * dF) / np.sum(dF))
+    spread = float(np.sqrt(max(np.sum((Sm - mean) ** 2 * dF) / np.sum(dF), 0.0)))
     return ClockTiming(period=float(period), starts=tuple(float(v) for v in m.starts),
                        windows=tuple(float(v) for v in m.windows), dose_offset=dose_offset,
-                       clock_state=tuple(float(v) for v in at_dose),
-                       t_eff=float(Y[-1, i["acc"]]),
-                       loaded=float(Y[0, i["x"]]), latched=float(Y[1, i["xf"]]),
-                       measurement=m.summary())
+                       clock_state=tuple(float(v) for v in at_dose), t_eff=t_eff,
+                       loaded=loaded_ff, latched=latched_lt,
+                       latch_spread=spread, measurement=m.summary(),
+                       profile=(tuple(t), tuple(lam * D[:, i[gates[0]]]),
+                                tuple(lam * D[:, i[gates[1]]])))
 
 
 def clock_timing(spec: ModelSpec, options: ClockOptions = ClockOptions()) -> ClockTiming:
@@ -310,17 +342,18 @@ def _feedforward(spec, sp: AutonomousSpecies, lam: float, factor: float) -> list
     for i in range(smap.n):
         rx += catalytic_product(smap.h[i], unit, [(smap.z[i], 1)], factor / value)
     a = float(spec.alpha) * factor
-    if spec.nonlinearity == "quadratic":
-        for zi, fi in zip(smap.z, sp.zf):
-            for s in (1, -1):
-                rx.append(Reaction({zi.rail(s): 2}, {zi.rail(s): 1}, a))
-                # the latched part keeps catalysing the decay of the rest: while the latch drains
-                # Z, the rest decays at α·(Z + Zf) ≈ α·z (intensive), not α·Z (module docstring)
-                rx.append(Reaction([zi.rail(s), fi.rail(s)], [fi.rail(s)], a))
-    rx += _annihilate(smap.z, spec.rates.annihilation)
-    for zi, fi in zip(smap.z, sp.zf):  # the rest also annihilates with the latched part
-        rx.append(Reaction([zi.plus, fi.minus], [], spec.rates.annihilation))
-        rx.append(Reaction([zi.minus, fi.plus], [], spec.rates.annihilation))
+    k_ann = spec.rates.annihilation
+    for zi, fi in zip(smap.z, sp.zf):
+        for s in (1, -1):
+            Zs, Fs, Fo = zi.rail(s), fi.rail(s), fi.rail(-s)
+            if spec.nonlinearity == "quadratic":
+                rx.append(Reaction({Zs: 2}, {Zs: 1}, a))
+                # while the latch drains Z, the latched part keeps catalysing the decay of the
+                # rest with its signed value: d[Z^s] −= α[Z^s](Zf^s − Zf^−s), so the rest decays
+                # at α·|z| (intensive), not at α·[Z] (module docstring: the drain)
+                rx.append(Reaction([Zs, Fs], [Fs], a))
+                rx.append(Reaction([Zs, Fo], {Fo: 1, Zs: 2}, a))
+    rx += _annihilate(smap.z, k_ann)
     return rx
 
 
@@ -512,3 +545,113 @@ def autonomous_program(ac: AutonomousCircuit):
     c = ac.circuit
     return assemble_program(c, c.network.rate_constants[None, :], [ac.period], (),
                             x=rails(sp.xs), y=rails(sp.ys), z0=([], []), u_const=[], dose=True)
+
+
+@dataclass(frozen=True, eq=False)
+class AutonomousStepResult:
+    """One clock period of an autonomous circuit (one dose), read from the species (numpy).
+
+    yhat, e: ``(m,)`` the monitor ŷ = W(0)·z(T) and e = ŷ − y.  loss: ½‖e‖².
+    zf: ``(n,)`` the latched z(T).  uf: ``(n_u,)`` the latched u.
+    params_before, params_after: :class:`Params` at the dose and one period later.
+    dosed, final_state: ``(S,)`` states right after the dose and one period later.
+    """
+
+    yhat: np.ndarray
+    e: np.ndarray
+    loss: float
+    zf: np.ndarray
+    uf: np.ndarray
+    params_before: Params
+    params_after: Params
+    dosed: np.ndarray
+    final_state: np.ndarray
+    species: tuple[str, ...]
+
+
+def autonomous_step(ac: AutonomousCircuit, x, y, *, state=None, method: str = "tsit5",
+                    rtol: float = 1e-10, atol: float = 1e-12,
+                    max_steps: int = 2_000_000) -> AutonomousStepResult:
+    """Dose x, y into the pot (``state``, default the circuit's initial state: the clock at the
+    dose time) and let the network run for one clock period; read ŷ, z(T), u and the parameters
+    from the species (measurements only: the chemistry did everything). The reading happens at
+    the next dose time, after the feedback and before the wash. Solver options as
+    :func:`~neuralcrn.compiler.run_step`. Raises DataError (bad x, y, state) and SimulationError.
+    """
+    from ._protocol import _check_xy, run_checked_step
+
+    if not isinstance(ac, AutonomousCircuit):
+        raise SpecError(f"expected an AutonomousCircuit, got {type(ac).__name__}")
+    c = ac.circuit
+    x, y = _check_xy(c, x, y)
+    dosed, states = run_checked_step(c, autonomous_program(ac), state, x, y, ["clock period"],
+                                     method=method, rtol=rtol, atol=atol, max_steps=max_steps,
+                                     hint="; try method='kvaerno5' or a larger max_steps")
+    sp, smap = ac.species, ac.species.smap
+    end = states[-1]
+    val = dict(zip(c.species, end))
+    read = lambda rails: np.array([val[r.plus] - val[r.minus] if isinstance(r, DualRail)  # noqa
+                                   else val[r] for r in rails])
+    yhat = ac.readout_matrix() @ end
+    e = yhat - y
+    uf = read(sp.frozen_u) * np.asarray(smap.u_sign, dtype=float)
+    return AutonomousStepResult(
+        yhat=yhat, e=e, loss=float(0.5 * e @ e), zf=read(sp.zf), uf=uf,
+        params_before=smap.read_params(dict(zip(c.species, dosed)), None),
+        params_after=smap.read_params(val, None), dosed=dosed, final_state=end,
+        species=c.species)
+
+
+def _rk4(f, y, t):
+    """Classical RK4 of dy/dt = f(y, k) on the grid ``t`` (f gets the step index's half-steps
+    through ``k`` = k, k + ½, k + 1 as floats)."""
+    for k in range(len(t) - 1):
+        h = t[k + 1] - t[k]
+        k1 = f(y, k)
+        k2 = f(y + 0.5 * h * k1, k + 0.5)
+        k3 = f(y + 0.5 * h * k2, k + 0.5)
+        k4 = f(y + h * k3, k + 1)
+        y = y + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return y
+
+
+def overlap_forward(ac: AutonomousCircuit, params: Params, x, *, step: bool = False
+                    ) -> np.ndarray:
+    """The latched z(T) of the autonomous forward pass predicted from the clock alone: ``(n,)``.
+
+    The gated forward chemistry without dual rails: a unit dose moves xs → x at the load hazard
+    L(t) = λ·G_ff(t) and x → xf at the latch hazard K(t) = λ·G_latch(t) (both measured on the
+    clock: :attr:`ClockTiming.profile`); the forward reactions run at c = T/T_eff times the ideal
+    rates on the active parts,
+
+        dZ/dt = c[x(t)(Θu + h) − α·Z·|Z + Zf|] + [z(0) = u] u·L·xs − K·Z,   dZf/dt = K·Z
+
+    (the decay from 2Z → Z and Z + Zf → Zf), and Zf at the end of the period is returned.
+    ``step=True`` returns the ideal z(T) instead (the host's switches: dz/dt = Θu + h − φ(z) on
+    [0, T]), so ``overlap_forward(ac, p, x) − overlap_forward(ac, p, x, step=True)`` is the
+    error the clock's overlaps make in z(T); the rest of a chemical step's deviation (1/k_ann
+    minority rails) is the host-clocked step's too. Exact for linear models (the latch times
+    average to T), ≈ ½ z̈·Var(latch time) otherwise. Classical RK4 on the profile's grid.
+    """
+    spec = ac.spec
+    t, L, K = (np.asarray(a, dtype=float) for a in ac.timing.profile)
+    c = ac.drive_factor
+    u = spec.drive_vector(x)
+    drive = np.asarray(params.theta, dtype=float) @ u + np.asarray(params.h, dtype=float)
+    a = float(spec.alpha) if spec.nonlinearity == "quadratic" else 0.0
+    n = spec.n
+    z0 = u[:n] if spec.z0 == "drive" else np.zeros(n)
+    if step:
+        grid = np.linspace(0.0, float(spec.T), len(t))
+        return _rk4(lambda z, k: drive - a * z * np.abs(z), z0.copy(), grid)
+    half = lambda arr, k: (arr[int(k)] if k == int(k)  # noqa: E731
+                           else 0.5 * (arr[int(k)] + arr[int(k) + 1]))
+
+    def f(y, k):
+        l_, k_ = half(L, k), half(K, k)
+        xs, xa, Z, Zf = y[0], y[1], y[2:2 + n], y[2 + n:]
+        dZ = c * (xa * drive - a * Z * np.abs(Z + Zf)) + l_ * xs * z0 - k_ * Z
+        return np.concatenate([[-l_ * xs, l_ * xs - k_ * xa], dZ, k_ * Z])
+
+    y = _rk4(f, np.concatenate([[1.0, 0.0], np.zeros(2 * n)]), t)
+    return y[2 + n:] + y[2:2 + n]

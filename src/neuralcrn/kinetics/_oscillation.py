@@ -33,7 +33,8 @@ class OscillationMeasurement:
     duty:        ``(n,)`` fraction of the period with signal i above half its plateau.
     plateau:     ``(n,)`` largest value of each signal.
     overlap:     ``(n, n)`` fraction of signal i inside window j.
-    times:       ``(P,)`` cycle times 0 … period of the recorded cycle.
+    times:       ``(P,)`` cycle times 0 … period of the recorded cycle (the dense grid's points
+                 inside it and its interpolated ends).
     states:      ``(P, S)`` concentrations on the cycle; ``states[0]`` is at the start of window 0.
     species:     state order.  signals: ``(n,)`` signal species.  cycles_to_settle: cycles
     simulated before the recorded one.  period_change: relative change of the period between the
@@ -137,10 +138,11 @@ def measure_oscillator(network, signals, period_guess: float, *, settle_cycles: 
     t0, t1 = starts0[-2], starts0[-1]
     period = t1 - t0
     period_change = abs(period - (starts0[-2] - starts0[-3])) / period
-    # the recorded cycle, re-simulated from its start on a uniform grid
-    x0 = np.array([np.interp(t0, t, Y[:, s]) for s in range(Y.shape[1])])
-    cyc = simulate(network, period, points_per_cycle + 1, x0=x0, **kw)
-    tc, Yc = cyc.times, cyc.concentrations
+    # the recorded cycle: the grid points inside [t0, t1] and the interpolated ends
+    inside = (t > t0) & (t < t1)
+    at = lambda tt: np.array([np.interp(tt, t, Y[:, s]) for s in range(Y.shape[1])])  # noqa
+    tc = np.concatenate([[t0], t[inside], [t1]]) - t0
+    Yc = np.vstack([at(t0), Y[inside], at(t1)])
     sc = Yc[:, idx]
     starts = np.zeros(n)
     for i in range(1, n):
@@ -152,9 +154,9 @@ def measure_oscillator(network, signals, period_guess: float, *, settle_cycles: 
     ends = np.append(starts[1:], period)
     windows = ends - starts
     plateau = sc.max(axis=0)
-    duty = np.array([np.mean(sc[:-1, i] > 0.5 * plateau[i]) for i in range(n)])
-    win = np.argmax(sc, axis=1)
     dt = np.diff(tc)
+    duty = np.array([np.sum(dt[sc[:-1, i] > 0.5 * plateau[i]]) / period for i in range(n)])
+    win = np.argmax(sc, axis=1)
     overlap = np.zeros((n, n))
     for i in range(n):
         seg = 0.5 * (sc[:-1, i] + sc[1:, i]) * dt        # trapezoid pieces
