@@ -125,6 +125,10 @@ class ClockOptions:
             raise SpecError(f"clock window must be a finite number > 0, got {self.window!r}")
         if not (isinstance(self.dose_at, (int, float)) and 0 <= self.dose_at < 1):
             raise SpecError(f"dose_at must be a fraction in [0, 1), got {self.dose_at!r}")
+        from ..chemistry.clock import MIN_SHARPNESS
+        if self.sharpness < MIN_SHARPNESS:
+            raise SpecError(f"clock sharpness σ = {self.sharpness:g} is below "
+                            f"{MIN_SHARPNESS:g}: the phases would not separate")
         if self.gate < MIN_GATE:
             raise SpecError(f"gate strength λMτ = {self.gate:g} is below {MIN_GATE:g}: a gated "
                             f"transfer would not finish within its phase window (residue "
