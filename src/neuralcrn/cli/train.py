@@ -74,8 +74,10 @@ def _summary_lines(result) -> list[str]:
               help="Rerun from a run's config.json (options given here override it).")
 @click.option("--learning-rate", type=float, help="η, SGD step in (0, 1] [task default].")
 @click.option("--k-ann", type=float, help="Annihilation rate constant [task default].")
-@click.option("--method", type=click.Choice(["tsit5", "dopri5", "bosh3", "dopri8"]),
-              help="Explicit Runge-Kutta method of the chemical ODE solves [tsit5].")
+@click.option("--method", type=click.Choice(["tsit5", "dopri5", "bosh3", "dopri8", "kvaerno5",
+                                            "kvaerno3"]),
+              help="ODE method of the chemical solves [tsit5]; the implicit kvaerno5/3 only "
+                   "with --clock chemical.")
 @click.option("--rtol", type=float, help="Chemical ODE relative tolerance [1e-4].")
 @click.option("--atol", type=float, help="Chemical ODE absolute tolerance [1e-7].")
 @click.option("--no-chemical-eval", is_flag=True,
@@ -87,6 +89,10 @@ def _summary_lines(result) -> list[str]:
 @click.option("--minimal", is_flag=True,
               help="Train the minimal circuit (linear-regression: 10 species, 13 reactions; "
                    "single-rail inputs, y loaded into the error's minus rail).")
+@click.option("--clock", type=click.Choice(["host", "chemical"]),
+              help="host: the host switches phases and washes between samples [default]; "
+                   "chemical: one autonomous network whose own chemical clock runs every step, "
+                   "the host only doses x and y once per clock period.")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False),
               help="Continue the run in DIR from its saved chemical state for --epochs more "
                    "epochs [as many as it has done]; bit-identical to an uninterrupted run. "
@@ -95,7 +101,7 @@ def _summary_lines(result) -> list[str]:
 @fail_cleanly
 def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrite, config_path,
               learning_rate, k_ann, method, rtol, atol, no_chemical_eval, eval_every, quiet,
-              minimal, resume_dir):
+              minimal, clock, resume_dir):
     """Train a task by online SGD (one sample per step) and write a run folder.
 
     TASK is one of linear-regression, linear-classification, bilinear, sin-square, xor, and,
@@ -139,6 +145,8 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
         cfg = cfg.replace(eval_every=eval_every)
     if minimal:
         cfg = cfg.replace(minimal=True)
+    if clock is not None:
+        cfg = cfg.replace(clock=clock)
     if learning_rate is not None or k_ann is not None:
         from ..tasks import get_task
         if cfg.spec is None and cfg.minimal:
@@ -151,8 +159,9 @@ def train_cmd(ctx, task, mode, schedule, epochs, seed, replicates, out, overwrit
         if k_ann is not None:
             spec = spec.replace(rates=dataclasses.replace(spec.rates, annihilation=k_ann))
         cfg = cfg.replace(spec=spec)
-    out = out or (f"runs/{cfg.task}-{cfg.mode}-{'minimal' if cfg.minimal else cfg.schedule}"
-                  f"-seed{cfg.seed}")
+    kind = ("minimal" if cfg.minimal else "autonomous" if cfg.clock == "chemical"
+            else cfg.schedule)
+    out = out or f"runs/{cfg.task}-{cfg.mode}-{kind}-seed{cfg.seed}"
     check_out_dir(out, overwrite)
 
     _finish(train(cfg, progress=not quiet), out, overwrite)

@@ -169,6 +169,8 @@ class ClockTiming:
                    the latched z is the forward trajectory averaged over it, so a nonlinear model
                    deviates by ≈ ½ z̈(T)·(T/T_eff)²·latch_spread² (docs/autonomous.md).
     measurement:   the clock's :meth:`OscillationMeasurement.summary`.
+    cycle:         ``(t (P,), states (P, C))``: the clock species (as ``clock_state``) on one
+                   period of the limit cycle, t measured from the dose time.
     profile:       ``(t, load, latch)``: the hazard rates λ·G_ff(t) and λ·G_latch(t) of the
                    load and latch transfers on a uniform grid of one period from the dose
                    (:data:`PROFILE_POINTS` points; for :func:`overlap_forward`).
@@ -185,6 +187,7 @@ class ClockTiming:
     latch_spread: float
     measurement: dict = field(default_factory=dict, compare=False)
     profile: tuple = field(default=((), (), ()), compare=False, repr=False)
+    cycle: tuple = field(default=((), ()), compare=False, repr=False)
 
 
 @functools.lru_cache(maxsize=32)
@@ -233,7 +236,15 @@ def _timing(window: float, sharpness: float, gate: float, mass: float,
                        loaded=loaded_ff, latched=latched_lt,
                        latch_spread=spread, measurement=m.summary(),
                        profile=(tuple(t), tuple(lam * D[:, i[gates[0]]]),
-                                tuple(lam * D[:, i[gates[1]]])))
+                                tuple(lam * D[:, i[gates[1]]])),
+                       cycle=_cycle_from(m, dose_offset))
+
+
+def _cycle_from(m, dose_offset: float) -> tuple:
+    """The measured cycle re-based at the dose time (t in [0, period))."""
+    t = (np.asarray(m.times[:-1]) - dose_offset) % m.period
+    order = np.argsort(t)
+    return t[order], np.asarray(m.states[:-1])[order]
 
 
 def clock_timing(spec: ModelSpec, options: ClockOptions = ClockOptions()) -> ClockTiming:

@@ -61,9 +61,10 @@ class SolverSettings:
     max_steps: int = 100_000
 
     def __post_init__(self):
-        if self.method not in _EXPLICIT:
+        from ..kinetics import METHODS
+        if self.method not in _EXPLICIT and self.method not in METHODS:
             raise SpecError(f"unknown ODE method {self.method!r}; choose one of "
-                            f"{', '.join(_EXPLICIT)}")
+                            f"{', '.join(dict.fromkeys((*_EXPLICIT, *METHODS)))}")
         for name in ("rtol", "atol"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and np.isfinite(v) and v > 0):
@@ -121,6 +122,14 @@ class ChemicalSetup:
     def read_params(self, state) -> Params:
         """Parameters read from one state ``(S,)`` or a batch ``(K, S)`` (numpy)."""
         return read_params(self.spec, np.asarray(self.probe.params), state)
+
+    def compile_epoch(self, n_samples: int, replicates: int | None, solver: "SolverSettings"):
+        """The compiled epoch of this setup (:class:`CompiledEpoch`)."""
+        return CompiledEpoch(self, n_samples, replicates, solver)
+
+    def compile_predictor(self, solver: "SolverSettings"):
+        """The compiled chemical forward pass of this setup (:class:`CompiledPredictor`)."""
+        return CompiledPredictor(self, solver)
 
 
 def _np_params(p: Params) -> Params:

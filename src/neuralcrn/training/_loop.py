@@ -31,13 +31,14 @@ import numpy as np
 
 from ..errors import SimulationError, SpecError
 from ..ideal.spec import ModelSpec, Params
-from ._chemical import (SCHEDULE_NAMES, ChemicalSetup, CompiledEpoch, CompiledPredictor,
-                        SolverSettings, chemical_setup, padded_chunks)
+from ._chemical import (SCHEDULE_NAMES, ChemicalSetup, SolverSettings, chemical_setup,
+                        padded_chunks)
 from ..tasks import epoch_order, get_task
 
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate_params", "MODES"]
 
 MODES = ("chemical", "ideal")
+CLOCKS = ("host", "chemical")
 
 EVAL_CHUNK = 256
 """Evaluation batches are padded to this many rows so one compiled predictor serves all splits."""
@@ -81,6 +82,11 @@ class TrainConfig:
                  history hold NaN; the running loss is always recorded).
     minimal:     train the minimal circuit (:func:`neuralcrn.compiler.compile_minimal`; the
                  task's minimal model unless ``spec`` is given; two-phase protocol).
+    clock:       ``"host"`` (the host switches the phases and washes) or ``"chemical"`` (the
+                 autonomous circuit: a chemical clock runs every step, the host only doses x
+                 and y once per clock period; :mod:`neuralcrn.training._autonomous`).
+    clock_options: ``None`` or keyword arguments of :class:`neuralcrn.compiler.ClockOptions`
+                 (``window``, ``sharpness``, ``gate``, ``dose_at``, ``mass``).
     """
 
     task: str
@@ -97,6 +103,8 @@ class TrainConfig:
     init: dict | None = None
     eval_every: int = 1
     minimal: bool = False
+    clock: str = "host"
+    clock_options: dict | None = None
 
     def __post_init__(self):
         if self.mode not in MODES:
@@ -114,6 +122,11 @@ class TrainConfig:
             raise SpecError(f"epochs must be an integer ≥ 0, got {self.epochs!r}")
         if self.spec is not None and not isinstance(self.spec, ModelSpec):
             raise SpecError(f"spec must be a ModelSpec, got {type(self.spec).__name__}")
+        if self.clock not in CLOCKS:
+            raise SpecError(f"unknown clock {self.clock!r}; choose one of {', '.join(CLOCKS)}")
+        if self.clock == "chemical":
+            from ._autonomous import check_autonomous_config
+            check_autonomous_config(self)
         if isinstance(self.solver, dict):
             object.__setattr__(self, "solver", SolverSettings(**self.solver))
         if self.init is not None:
@@ -254,6 +267,9 @@ def setup_for(config: TrainConfig, spec: ModelSpec) -> ChemicalSetup:
     if config.minimal:
         from ._minimal import minimal_setup
         return minimal_setup(spec)
+    if config.clock == "chemical":
+        from ._autonomous import autonomous_setup
+        return autonomous_setup(spec, config.clock_options)
     schedule = config.schedule
     if schedule == "two-phase" and spec.gradient != "first-order":
         if config.mode == "chemical":
@@ -351,7 +367,7 @@ def train(config: TrainConfig, *, progress: bool = False, log=None, resume=None)
         # ------------------------------------------------------------ compile while setting up
         # (XLA compiles without holding the GIL: the epoch and the initial parameters' random
         # draws compile on the two cores at once)
-        fut_epoch = (pool.submit(CompiledEpoch, setup, N, K if K > 1 else None, config.solver)
+        fut_epoch = (pool.submit(setup.compile_epoch, N, K if K > 1 else None, config.solver)
                      if chemical else None)
         if not chemical:
             fut_pred = pool.submit(_warm_predictor, spec, solver)
@@ -369,7 +385,7 @@ def train(config: TrainConfig, *, progress: bool = False, log=None, resume=None)
             timings["compile_epoch"] = compiled.compile_seconds
             # compiled on the other core while the first epochs run
             fut_pred = pool.submit(_warm_predictor, spec, solver)
-        fut_chem_pred = (pool.submit(CompiledPredictor, setup, config.solver)
+        fut_chem_pred = (pool.submit(setup.compile_predictor, config.solver)
                          if chemical and config.chemical_eval else None)
 
         param_hist = [[p] for p in params] if resume is None else resume.param_lists()
