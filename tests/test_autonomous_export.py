@@ -20,7 +20,7 @@ libsbml = pytest.importorskip("libsbml")
 
 TIGHT = dict(rtol=1e-10, atol=1e-12, max_steps=2_000_000)
 _STEP = jax.jit(run_step, static_argnames=("method", "rtol", "atol", "max_steps"))
-STEPS = 4
+STEPS = 3
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +104,7 @@ def test_roadrunner_replays_the_autonomous_training(lr):
     assert np.max(np.abs(Pa[-1] - Pa[0])) > 1e-2         # training happened in the replay
 
 
+@pytest.mark.slow
 def test_antimony_is_the_same_model(lr):
     antimony = pytest.importorskip("antimony")
     from neuralcrn.chemistry.antimony import to_antimony_switched
@@ -131,6 +132,7 @@ def test_doses_are_validated():
         SwitchedNetwork(net, (), (), (), (TimedEvent(1.0, (("A", 0.0),), (("A", 1.0),)),), 2.0)
 
 
+@pytest.mark.slow
 def test_protocol_cli_exports_an_autonomous_run(tmp_path):
     res = train(TrainConfig(task="linear-regression", epochs=1, clock="chemical", eval_every=0,
                             chemical_eval=False))

@@ -75,7 +75,8 @@ from ._two_phase import PARAMETER_REBALANCE
 
 __all__ = ["AUTONOMOUS_PHASES", "ClockOptions", "ClockTiming", "AutonomousSpecies",
            "AutonomousCircuit", "compile_autonomous", "autonomous_program", "clock_timing",
-           "autonomous_step", "AutonomousStepResult", "overlap_forward", "GATED_PHASES", "MIN_GATE", "MIN_CASCADE"]
+           "autonomous_step", "AutonomousStepResult", "overlap_forward", "GATED_PHASES",
+           "PACE", "pacemaker_reactions", "MIN_GATE", "MIN_CASCADE"]
 
 AUTONOMOUS_PHASES = ("feedforward", "latch", "feedback", "hold", "wash")
 """The clock's phases, in order."""
@@ -107,6 +108,11 @@ class ClockOptions:
                 signal rises, so that the period of a dose contains its whole forward pass and
                 feedback and ŷ can be read at its end.
     mass:       M, the clock's total (the signals' plateau).
+    pacemaker:  b ≥ 0 (in units of M): with b > 0 each dose also adds b of the pacemaker species
+                ``pace``, which ends the hold window ≈ 1/(k·b) later (:func:`pacemaker_reactions`):
+                the clock is *entrained* to the doses (its phase error is reset every period;
+                needed under molecular noise). 0: the clock runs freely and the dose interval is
+                its natural period.
     """
 
     window: float | None = None
@@ -114,6 +120,7 @@ class ClockOptions:
     gate: float = 100.0
     dose_at: float = 0.0
     mass: float = 1.0
+    pacemaker: float = 0.0
 
     def __post_init__(self):
         for name in ("sharpness", "gate", "mass"):
@@ -123,6 +130,10 @@ class ClockOptions:
         if self.window is not None and not (isinstance(self.window, (int, float))
                                             and math.isfinite(self.window) and self.window > 0):
             raise SpecError(f"clock window must be a finite number > 0, got {self.window!r}")
+        if not (isinstance(self.pacemaker, (int, float)) and math.isfinite(self.pacemaker)
+                and 0 <= self.pacemaker < 1):
+            raise SpecError(f"pacemaker must be a fraction of the clock's mass in [0, 1), got "
+                            f"{self.pacemaker!r}")
         if not (isinstance(self.dose_at, (int, float)) and 0 <= self.dose_at < 1):
             raise SpecError(f"dose_at must be a fraction in [0, 1), got {self.dose_at!r}")
         from ..chemistry.clock import MIN_SHARPNESS
@@ -136,7 +147,7 @@ class ClockOptions:
 
     def to_dict(self) -> dict:
         return {"window": self.window, "sharpness": self.sharpness, "gate": self.gate,
-                "dose_at": self.dose_at, "mass": self.mass}
+                "dose_at": self.dose_at, "mass": self.mass, "pacemaker": self.pacemaker}
 
     def resolved_window(self, spec: ModelSpec) -> float:
         return float(spec.T) if self.window is None else float(self.window)
@@ -155,7 +166,8 @@ class ClockOptions:
 class ClockTiming:
     """Measured timing of a clock with its gates (:func:`clock_timing`; time units).
 
-    period:        the clock's period (the dose interval).
+    period:        the dose interval: the free-running clock's period, or with a pacemaker the
+                   period it is entrained to (the hold window ends ≈ 1/(k·b) after the dose).
     starts, windows: ``(5,)`` phase window starts (from the start of the feedforward window) and
                    lengths.
     dose_offset:   time of the dose after the start of the feedforward window.
@@ -168,7 +180,9 @@ class ClockTiming:
                    forward pass's own time S(t) = ∫ (loaded fraction) dt (whose mean is T_eff):
                    the latched z is the forward trajectory averaged over it, so a nonlinear model
                    deviates by ≈ ½ z̈(T)·(T/T_eff)²·latch_spread² (docs/autonomous.md).
-    measurement:   the clock's :meth:`OscillationMeasurement.summary`.
+    measurement:   the free-running clock's :meth:`OscillationMeasurement.summary`.
+    natural_period: the free-running clock's period (= ``period`` without a pacemaker).
+    pacemaker:     b, the pacemaker dosed each period (0: the clock runs freely).
     cycle:         ``(t (P,), states (P, C))``: the clock species (as ``clock_state``) on one
                    period of the limit cycle, t measured from the dose time.
     profile:       ``(t, load, latch)``: the hazard rates λ·G_ff(t) and λ·G_latch(t) of the
@@ -186,24 +200,87 @@ class ClockTiming:
     latched: float
     latch_spread: float
     measurement: dict = field(default_factory=dict, compare=False)
+    natural_period: float = math.nan
+    pacemaker: float = 0.0
     profile: tuple = field(default=((), (), ()), compare=False, repr=False)
     cycle: tuple = field(default=((), ()), compare=False, repr=False)
 
 
+PACE = "pace"
+"""The pacemaker species (:attr:`ClockOptions.pacemaker`)."""
+
+
+def pacemaker_reactions(clock: ChemicalClock) -> list[Reaction]:
+    """``pace + K_hold → K_wash`` (rate k, the clock's kill rate) and ``pace → ∅`` (kM/10): a
+    pacemaker dose turns hold mass into a seed of the wash phase, which then takes over within
+    ≈ 1/(k·b): the hold window ends a fixed time after the dose, whatever the clock's phase
+    error was (within the hold window). A pacemaker that finds no hold signal decays."""
+    hold, wash = clock.signal("hold"), clock.signal("wash")
+    return [Reaction([PACE, hold], [wash], clock.kill_rate),
+            Reaction([PACE], [], 0.1 * clock.fastest_rate)]
+
+
+def _crossing_after(t, a, b, t0=0.0):
+    """First time ≥ t0 where a − b goes from < 0 to ≥ 0 (linear interpolation; nan if none)."""
+    d = a - b
+    i = np.flatnonzero((d[:-1] < 0) & (d[1:] >= 0) & (t[1:] >= t0))
+    if i.size == 0:
+        return math.nan
+    i = i[0]
+    return float(t[i] - d[i] * (t[i + 1] - t[i]) / (d[i + 1] - d[i]))
+
+
 @functools.lru_cache(maxsize=32)
-def _timing(window: float, sharpness: float, gate: float, mass: float,
-            dose_at: float) -> ClockTiming:
+def _timing(window: float, sharpness: float, gate: float, mass: float, dose_at: float,
+            pacemaker: float = 0.0) -> ClockTiming:
     from ..kinetics import simulate
     from ..kinetics._oscillation import measure_clock
 
     clock = ChemicalClock(AUTONOMOUS_PHASES, window, sharpness, mass)
     m = measure_clock(clock, gates=GATED_PHASES)
-    period = m.period
-    hold = AUTONOMOUS_PHASES.index("hold")
-    dose_offset = float(m.starts[hold] + dose_at * m.windows[hold])
+    ph = {p: k for k, p in enumerate(AUTONOMOUS_PHASES)}
+    t_dose = float(m.starts[ph["hold"]] + dose_at * m.windows[ph["hold"]])
     kw = dict(method="tsit5", rtol=1e-11, atol=1e-14, max_steps=5_000_000)
     net = clock.network(gates=GATED_PHASES)
-    at_dose = simulate(net, dose_offset, 2, x0=m.initial_state, **kw).concentrations[-1]
+    at_dose = simulate(net, t_dose, 2, x0=m.initial_state, **kw).concentrations[-1]
+    period = m.period
+    if pacemaker > 0:
+        # the entrained clock: a dose of b pacemaker every period P_d ends the hold window
+        net = ReactionNetwork(list(net.reactions) + pacemaker_reactions(clock),
+                              net.species + (PACE,))
+        at_dose = np.append(at_dose, 0.0)
+        kick = np.zeros(len(net.species))
+        kick[-1] = pacemaker * mass
+        tr = simulate(net, period, 20001, x0=at_dose + kick, **kw)
+        c = {p: tr.concentrations[:, net.species.index(clock.signal(p))]
+             for p in AUTONOMOUS_PHASES}
+        t_forced = _crossing_after(tr.times, c["wash"], c["hold"])
+        t_natural = float(m.starts[ph["wash"]] - t_dose)
+        if not (0 < t_forced < t_natural):
+            raise SpecError(f"the pacemaker (b = {pacemaker:g}) does not end the hold window "
+                            f"before the clock does: use a larger pacemaker or an earlier "
+                            f"dose (dose_at = {dose_at:g})")
+        period = float(m.period - t_natural + t_forced)
+        prev = at_dose
+        for _ in range(12):            # converge onto the forced periodic orbit
+            at_dose = simulate(net, period, 2, x0=prev + kick, **kw).concentrations[-1]
+            change = float(np.max(np.abs(at_dose - prev)))
+            prev = at_dose
+        if change > 1e-8:             # pragma: no cover - a locked clock converges fast
+            raise SpecError(f"the pacemaker does not lock the clock (state change {change:.1e} "
+                            f"per period after 12 periods)")
+        kick_state = at_dose + kick
+    else:
+        kick_state = at_dose
+    # one period from the dose on the cycle: window starts, and the cycle itself (for drift)
+    cyc = simulate(net, period, 20001, x0=kick_state, **kw)
+    sig = np.stack([cyc.concentrations[:, net.species.index(clock.signal(p))]
+                    for p in AUTONOMOUS_PHASES], axis=1)
+    ff_start = _crossing_after(cyc.times, sig[:, 0], sig[:, -1])
+    starts = [0.0] + [(_crossing_after(cyc.times, sig[:, k], sig[:, k - 1]) - ff_start)
+                      % period for k in range(1, len(AUTONOMOUS_PHASES))]
+    windows = list(np.diff(starts + [period]))
+    dose_offset = float(period - ff_start)
     # a unit dose through the load and latch gates; acc accumulates ∫ x dt
     lam = gate / (mass * window)
     gates = (clock.gate("feedforward"), clock.gate("latch"))
@@ -213,10 +290,9 @@ def _timing(window: float, sharpness: float, gate: float, mass: float,
             Reaction([gates[1], "x"], [gates[1], "xf"], lam),
             Reaction(["x"], ["x", "acc"], 1.0)],
         net.species + ("xs", "x", "xf", "acc"))
-    x0 = np.concatenate([at_dose, [1.0, 0.0, 0.0, 0.0]])
-    ff, lt = AUTONOMOUS_PHASES.index("feedforward"), AUTONOMOUS_PHASES.index("latch")
-    t_ff_end = period - dose_offset + m.starts[ff] + m.windows[ff]
-    t_lt_end = period - dose_offset + m.starts[lt] + m.windows[lt]
+    x0 = np.concatenate([kick_state, [1.0, 0.0, 0.0, 0.0]])
+    t_ff_end = ff_start + windows[0]
+    t_lt_end = ff_start + windows[0] + windows[1]
     i = {s: k for k, s in enumerate(test.species)}
     dense = simulate(test, period, PROFILE_POINTS, x0=x0, **kw)
     t, D = dense.times, dense.concentrations
@@ -230,21 +306,15 @@ def _timing(window: float, sharpness: float, gate: float, mass: float,
     Sm = 0.5 * (S[1:] + S[:-1])
     mean = float(np.sum(Sm * dF) / np.sum(dF))
     spread = float(np.sqrt(max(np.sum((Sm - mean) ** 2 * dF) / np.sum(dF), 0.0)))
-    return ClockTiming(period=float(period), starts=tuple(float(v) for v in m.starts),
-                       windows=tuple(float(v) for v in m.windows), dose_offset=dose_offset,
+    return ClockTiming(period=float(period), starts=tuple(float(v) for v in starts),
+                       windows=tuple(float(v) for v in windows), dose_offset=dose_offset,
                        clock_state=tuple(float(v) for v in at_dose), t_eff=t_eff,
                        loaded=loaded_ff, latched=latched_lt,
                        latch_spread=spread, measurement=m.summary(),
+                       natural_period=float(m.period), pacemaker=float(pacemaker),
                        profile=(tuple(t), tuple(lam * D[:, i[gates[0]]]),
                                 tuple(lam * D[:, i[gates[1]]])),
-                       cycle=_cycle_from(m, dose_offset))
-
-
-def _cycle_from(m, dose_offset: float) -> tuple:
-    """The measured cycle re-based at the dose time (t in [0, period))."""
-    t = (np.asarray(m.times[:-1]) - dose_offset) % m.period
-    order = np.argsort(t)
-    return t[order], np.asarray(m.states[:-1])[order]
+                       cycle=(cyc.times[:-1], cyc.concentrations[:-1]))
 
 
 def clock_timing(spec: ModelSpec, options: ClockOptions = ClockOptions()) -> ClockTiming:
@@ -252,7 +322,7 @@ def clock_timing(spec: ModelSpec, options: ClockOptions = ClockOptions()) -> Clo
     and dose position): its limit cycle, the dose time, the clock state there and the
     effective forward time T_eff of the gates (a few seconds the first time; tight tolerances)."""
     return _timing(options.resolved_window(spec), float(options.sharpness), float(options.gate),
-                   float(options.mass), float(options.dose_at))
+                   float(options.mass), float(options.dose_at), float(options.pacemaker))
 
 
 @dataclass(frozen=True)
@@ -525,12 +595,19 @@ def compile_autonomous(spec: ModelSpec, params: Params | None = None,
     sp = autonomous_species(spec, clock)
     lam = options.gate_rate(spec)
     factor = float(spec.T) / timing.t_eff
-    mods = (("clock", clock.reactions() + clock.gate_reactions(GATED_PHASES)), ("feedforward", _feedforward(spec, sp, lam, factor)),
+    clock_rx = clock.reactions() + clock.gate_reactions(GATED_PHASES)
+    if options.pacemaker > 0:
+        clock_rx += pacemaker_reactions(clock)
+    mods = (("clock", clock_rx), ("feedforward", _feedforward(spec, sp, lam, factor)),
             ("latch", _latch(sp, lam)), ("feedback", _feedback(spec, sp, lam)),
             ("wash", _wash(sp, lam)))
     species = sp.species
+    clock_species = clock.species + sp.gates
+    if options.pacemaker > 0:
+        species = species[:len(clock_species)] + (PACE,) + species[len(clock_species):]
+        clock_species += (PACE,)
     init = sp.smap.load_params(_initial_params(spec, params))
-    init.update(zip(clock.species + sp.gates, timing.clock_state))
+    init.update(zip(clock_species, timing.clock_state))
     for idle, _, _, value in sp.units:
         init[idle] = abs(value)
     reactions, ranges, modules = [], [], []
@@ -558,8 +635,10 @@ def autonomous_program(ac: AutonomousCircuit):
     sp = ac.species
     rails = lambda rs: ([r.plus for r in rs], [r.minus for r in rs])  # noqa: E731
     c = ac.circuit
+    b = ac.options.pacemaker * ac.options.mass
     return assemble_program(c, c.network.rate_constants[None, :], [ac.period], (),
-                            x=rails(sp.xs), y=rails(sp.ys), z0=([], []), u_const=[], dose=True)
+                            x=rails(sp.xs), y=rails(sp.ys), z0=([], []), u_const=[], dose=b,
+                            pace=PACE if b > 0 else None)
 
 
 @dataclass(frozen=True, eq=False)
