@@ -16,6 +16,10 @@ crn-engine (:mod:`.dsd`: ``to_dsd``), each with a ``write_*`` twin.
 A network run as a timed protocol — reactions multiplied by switches, species and switches set by
 timed events (:mod:`.switched`: ``SwitchedNetwork``, ``TimedEvent``) — is written by
 ``to_sbml_switched`` (SBML events) and ``to_antimony_switched``.
+
+Chemical clocks (:mod:`.clock`): ``ChemicalClock``, the cyclic kill–recruit oscillator whose
+species signal the phases of a protocol (and its sharp gate species), with asymptotic
+predictions of its period, duty cycle and overlaps.
 """
 
 from .network import Reaction, ReactionNetwork, compose, is_valid_species_name
@@ -26,6 +30,7 @@ from .catalyst import to_catalyst, write_catalyst
 from .bngl import to_bngl, write_bngl
 from .dsd import to_dsd, write_dsd
 from .switched import SwitchedNetwork, TimedEvent
+from .clock import ChemicalClock, ClockPrediction, kill_recruit_reactions
 
 _LAZY = {
     "to_sbml": "sbml", "write_sbml": "sbml", "from_sbml": "sbml", "read_sbml": "sbml",
@@ -48,4 +53,4 @@ __all__ = ["Reaction", "ReactionNetwork", "compose", "is_valid_species_name", "D
            "annihilation", "catalytic_copy", "catalytic_product", "transfer", "rails_of",
            "decode_array", "parse_text", "read_text", "to_text", "write_text", "to_catalyst",
            "write_catalyst", "to_bngl", "write_bngl", "to_dsd", "write_dsd", "SwitchedNetwork",
-           "TimedEvent", *_LAZY]
+           "TimedEvent", "ChemicalClock", "ClockPrediction", "kill_recruit_reactions", *_LAZY]

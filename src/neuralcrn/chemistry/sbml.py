@@ -275,7 +275,8 @@ def _export(network: ReactionNetwork, level: int = 3, version: int = 2, units: b
     if switched is None:
         doc, init, k_values, _ = _build_document(network, level, version, units, model_id)
     else:
-        factors = [(switched.switches[i],) for i in switched.reaction_switch]
+        factors = ([(switched.switches[i],) for i in switched.reaction_switch]
+                   if switched.switches else None)
         doc, init, k_values, used = _build_document(network, level, version, units, model_id,
                                                     factors, switched.switches)
         k_values.update(_add_switches_and_events(doc.getModel(), switched, units, used))
@@ -360,6 +361,15 @@ def _add_switches_and_events(model, sw, units: bool, used: set) -> dict[str, flo
                 exact[pid] = float(value)
                 math_ast = libsbml.readMathMLFromString(_MATHML.format(f"<ci> {pid} </ci>"))
             _ok(a.setMath(math_ast), f"the event assignment to {target!r}")
+        for target, value in ev.additions:      # a dose: target = target + amount
+            a = e.createEventAssignment()
+            _ok(a.setVariable(target), f"an event assignment to {target!r}")
+            pid = _unique(f"E{n}_{target}", used)
+            parameter(pid, value, True)
+            exact[pid] = float(value)
+            math_ast = libsbml.readMathMLFromString(_MATHML.format(
+                f"<apply><plus/><ci> {target} </ci><ci> {pid} </ci></apply>"))
+            _ok(a.setMath(math_ast), f"the event assignment to {target!r}")
     return exact
 
 
@@ -371,8 +381,9 @@ def to_sbml_switched(switched, *, level: int = 3, version: int = 2, units: bool 
     (``initialValue="true"``, ``persistent="true"``, so it fires exactly once, when time reaches
     the value, never at time 0), ``useValuesFromTriggerTime="true"``, a priority that orders
     events of equal time as listed, and assignments of constants (0 and 1 as integer literals,
-    any other value through a constant parameter ``E{n}_{target}`` written exactly). libsbml
-    reports 0 consistency errors for it (tested).
+    any other value through a constant parameter ``E{n}_{target}`` written exactly) or, for a
+    dose (:attr:`TimedEvent.additions`), ``target + E{n}_{target}``. Without switches the
+    kinetic laws are plain ``k_i * A * B``. libsbml reports 0 consistency errors for it (tested).
 
     Raises :class:`SBMLError` as :func:`to_sbml`.
     """

@@ -24,10 +24,13 @@ __all__ = ["TimedEvent", "SwitchedNetwork"]
 @dataclass(frozen=True)
 class TimedEvent:
     """At ``time`` (> 0), set each ``(target, value)`` of ``assignments``: a species (its
-    concentration) or a switch of the :class:`SwitchedNetwork`."""
+    concentration) or a switch of the :class:`SwitchedNetwork`; and add each ``(species,
+    amount ≥ 0)`` of ``additions`` to the species (a dose: the target's value at the event time
+    plus the amount). A target is either assigned or added to, not both."""
 
     time: float
     assignments: tuple[tuple[str, float], ...]
+    additions: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,9 @@ class SwitchedNetwork:
     Attributes
     ----------
     network:         the reactions and the state at time 0 (its initial concentrations).
-    switches:        switch names (valid SBML ids, distinct from the species).
+    switches:        switch names (valid SBML ids, distinct from the species); may be empty:
+                     then ``reaction_switch`` is empty too and no reaction is switched (a network
+                     that runs on its own, with doses as its only events).
     switch_initial:  value of each switch at time 0.
     reaction_switch: ``(R,)`` index into ``switches`` of each reaction's switch.
     events:          :class:`TimedEvent` in the order they happen (times non-decreasing; events
@@ -66,7 +71,9 @@ class SwitchedNetwork:
             raise NetworkError("duplicate switch names")
         if len(self.switch_initial) != len(self.switches):
             raise NetworkError("one initial value per switch is needed")
-        if len(self.reaction_switch) != net.n_reactions or any(
+        if not self.switches and not self.reaction_switch:
+            pass                                    # unswitched reactions
+        elif len(self.reaction_switch) != net.n_reactions or any(
                 not 0 <= i < len(self.switches) for i in self.reaction_switch):
             raise NetworkError(f"reaction_switch needs one switch index per reaction "
                                f"({net.n_reactions})")
@@ -87,6 +94,15 @@ class SwitchedNetwork:
                 seen.add(target)
                 if not math.isfinite(value) or (target in species and value < 0):
                     raise NetworkError(f"event {n} sets {target!r} to {value!r}")
+            for target, value in ev.additions:
+                if target not in species:
+                    raise NetworkError(f"event {n} adds to {target!r}, which is no species")
+                if target in seen:
+                    raise NetworkError(f"event {n} sets or adds to {target!r} twice")
+                seen.add(target)
+                if not (math.isfinite(value) and value >= 0):
+                    raise NetworkError(f"event {n} adds {value!r} to {target!r} (a dose is a "
+                                       f"finite amount ≥ 0)")
         if not (math.isfinite(self.end_time) and self.end_time >= last):
             raise NetworkError(f"end_time {self.end_time!r} is before the last event")
 

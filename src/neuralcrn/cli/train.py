@@ -237,6 +237,10 @@ def _split_option(text):
 @click.option("--minimal", is_flag=True,
               help="Train the minimal circuit (linear-regression: 10 species, 13 reactions; "
                    "single-rail inputs, y loaded into the error's minus rail).")
+@click.option("--clock", type=click.Choice(["host", "chemical"]),
+              help="host: the host switches phases and washes between samples [default]; "
+                   "chemical: one autonomous network whose own chemical clock runs every step, "
+                   "the host only doses x and y once per clock period.")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False),
               help="Continue the run in DIR from its saved chemical state for --epochs more "
                    "epochs [as many as it has done]; bit-identical to an uninterrupted run. "
@@ -247,7 +251,7 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
               schedule, epochs, seed, seeds_text, replicates, out, overwrite, config_path,
               hidden, alpha, horizon, learning_rate, k_ann, method, rtol, atol,
               no_chemical_eval, no_ideal_reference, eval_every, kinetics, volume, tau_epsilon,
-              cle_dt, cle_rtol, quiet, minimal, resume_dir):
+              cle_dt, cle_rtol, quiet, minimal, clock, resume_dir):
     """Train a task by online SGD (one sample per step) and write a run folder.
 
     TASK is one of linear-regression, linear-classification, bilinear, sin-square, xor, and,
@@ -326,6 +330,8 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
         cfg = cfg.replace(**stoch)
     if minimal:
         cfg = cfg.replace(minimal=True)
+    if clock is not None:
+        cfg = cfg.replace(clock=clock)
     model = {k: v for k, v in (("hidden", hidden), ("alpha", alpha), ("T", horizon),
                                ("learning_rate", learning_rate)) if v is not None}
     if model or k_ann is not None:
@@ -345,7 +351,9 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
         cfg = cfg.replace(spec=spec)
     if out is None:
         kin = "" if cfg.kinetics == "ode" else f"-{cfg.kinetics}-omega{cfg.volume:g}"
-        out = (f"runs/{cfg.task}-{cfg.mode}-{'minimal' if cfg.minimal else cfg.schedule}{kin}-"
+        kind = ("minimal" if cfg.minimal else "autonomous" if cfg.clock == "chemical"
+                else cfg.schedule)
+        out = (f"runs/{cfg.task}-{cfg.mode}-{kind}{kin}-"
                + (f"seeds{cfg.seed}-{cfg.seed + cfg.replicates - 1}" if cfg.replicates > 1
                   else f"seed{cfg.seed}"))
     check_out_dir(out, overwrite)

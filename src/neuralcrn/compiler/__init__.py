@@ -19,6 +19,11 @@
   :class:`~neuralcrn.chemistry.SwitchedNetwork` (phases as switched rate constants, loads and
   washes as timed events) for the SBML / Antimony export of a whole training run.
 
+- :func:`compile_autonomous` / :func:`autonomous_program` / :func:`autonomous_step`: the
+  autonomous circuit — a chemical clock (:class:`~neuralcrn.chemistry.ChemicalClock`) gating
+  the two-phase step, a wash made of reactions, one dose of x and y per clock period
+  (``docs/autonomous.md``).
+
 See ``docs/compiler.md`` for the reaction rules, their ODEs and measured accuracy.
 """
 
@@ -32,6 +37,9 @@ from ._two_phase import (TWO_PHASE_MODULES, TwoPhaseStepResult, compile_two_phas
                          two_phase_program, two_phase_rates, two_phase_step)
 from ._schedule import PROTOCOL_FORMAT, circuit_text, describe_protocol
 from ._export_protocol import protocol_network
+from ._autonomous import (AUTONOMOUS_PHASES, AutonomousCircuit, AutonomousStepResult,
+                          ClockOptions, ClockTiming, autonomous_program, autonomous_step,
+                          clock_timing, compile_autonomous)
 from ._minimal import (MinimalSpecies, check_minimal_spec, compile_minimal, minimal_program,
                        minimal_spec)
 
@@ -46,4 +54,6 @@ __all__ = [
     "two_phase_step", "TwoPhaseStepResult",
     "PROTOCOL_FORMAT", "describe_protocol", "circuit_text", "protocol_network",
     "compile_minimal", "minimal_program", "minimal_spec", "check_minimal_spec", "MinimalSpecies",
+    "compile_autonomous", "autonomous_program", "autonomous_step", "AutonomousCircuit",
+    "AutonomousStepResult", "ClockOptions", "ClockTiming", "clock_timing", "AUTONOMOUS_PHASES",
 ]

@@ -10,6 +10,9 @@ steps, never from the modules directly:
 * **time**: step s starts at s·T_step (T_step = Σ durations); phase p at s·T_step + Σ_{q<p}
   durations[q]; the protocol ends at steps·T_step, where an event switches every reaction off
   (the pot then keeps the trained state).
+* **autonomous protocols** (``program.dose``: :func:`~neuralcrn.compiler.autonomous_program`):
+  no switches at all; the only events are the doses, one per step, adding x and y to their
+  storage species.
 * **host actions**: the state at time 0 is the initial state after loading the first sample
   (:func:`~neuralcrn.compiler.load_sample`); at the start of every later step an event sets every
   washed species (``program.keep == 0``) to its loaded value — 0, or x, y, z(0) in their rails —
@@ -77,6 +80,8 @@ def protocol_network(circuit: NeuralCRN, program: StepProgram, X, Y, initial_sta
         raise DataError(f"the initial state must be {S} finite concentrations")
     if not (np.all(np.isfinite(X)) and np.all(np.isfinite(Y))):
         raise DataError("the samples must be finite")
+    if program.dose is not None:
+        return _dose_network(circuit, program, X, Y, state, name, notes)
     names, rsw, values, base = switch_patterns(circuit, program)
     dur = np.asarray(program.durations, dtype=float)
     starts = np.concatenate([[0.0], np.cumsum(dur)[:-1]])
@@ -103,3 +108,23 @@ def protocol_network(circuit: NeuralCRN, program: StepProgram, X, Y, initial_sta
     net = type(net)(net.reactions, net.species, net.initial, net.constant, name)
     return SwitchedNetwork(net, tuple(names), tuple(float(v) for v in values[0]),
                            tuple(int(g) for g in rsw), tuple(events), end, notes)
+
+
+def _dose_network(circuit, program, X, Y, state, name, notes) -> SwitchedNetwork:
+    """An autonomous protocol (``program.dose``): the network runs unswitched; the state at
+    time 0 is ``state`` with the first dose added, and at the start of every later step
+    (s·T_step) one event adds that step's dose (x and y into their storage rails; zero amounts
+    are left out). No reaction is switched and nothing is washed or set."""
+    S = circuit.network.n_species
+    T_step = float(np.asarray(program.durations, dtype=float).sum())
+    species = circuit.species
+    zero = np.zeros(S)
+    events = []
+    for s in range(1, X.shape[0]):
+        dose = np.asarray(load_sample(program, zero, X[s], Y[s]))
+        adds = tuple((species[i], float(dose[i])) for i in np.flatnonzero(dose > 0))
+        events.append(TimedEvent(s * T_step, (), adds))
+    first = np.asarray(load_sample(program, state, X[0], Y[0]))
+    net = circuit.network.with_initial(np.maximum(first, 0.0))
+    net = type(net)(net.reactions, net.species, net.initial, net.constant, name)
+    return SwitchedNetwork(net, (), (), (), tuple(events), X.shape[0] * T_step, notes)

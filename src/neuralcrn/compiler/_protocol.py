@@ -68,6 +68,13 @@ class StepProgram(NamedTuple):
     z0_plus, z0_minus: ``(n_u,)`` int32 positions of the z rails loaded with u (z(0) = u), or
                      ``(0,)`` when z(0) = 0.
     u_const:         ``(n_u − d,)`` signed values of the constant drive entries (c or 1).
+    dose:            ``None`` (host protocols: the loads *set* the species after the wash) or a
+                     ``()`` array b ≥ 0: the loads *add* x and y to their species — a dose into
+                     storage species, as in the autonomous protocol
+                     (:func:`neuralcrn.compiler.autonomous_program`), which has no wash — and
+                     b of the pacemaker species is added with every dose (b = 0: none).
+    pace:            ``None`` or ``()`` int32: the position of the pacemaker species (the
+                     autonomous circuit's clock is entrained by it; ``ClockOptions.pacemaker``).
     """
 
     structure: MassActionStructure
@@ -81,6 +88,8 @@ class StepProgram(NamedTuple):
     z0_plus: jnp.ndarray
     z0_minus: jnp.ndarray
     u_const: jnp.ndarray
+    dose: jnp.ndarray | None = None
+    pace: jnp.ndarray | None = None
 
 
 def _schedule(schedule: str) -> tuple[tuple[str, ...], ...]:
@@ -121,11 +130,13 @@ def program_from_phases(circuit: NeuralCRN, smap: SpeciesMap, rate_constants, du
 
 
 def assemble_program(circuit: NeuralCRN, rate_constants, durations, transient_species, *, x, y,
-                     z0, u_const) -> StepProgram:
+                     z0, u_const, dose: float | None = None,
+                     pace: str | None = None) -> StepProgram:
     """A :class:`StepProgram` from explicit load positions: ``x``, ``y``, ``z0`` are
     ``(plus species, minus species)`` lists; a ``None`` species means the value has no rail of
     that sign (its position is out of range, and :func:`load_sample` drops the assignment: a
-    single-rail input must then be ≥ 0)."""
+    single-rail input must then be ≥ 0). ``dose``: ``None``, or the pacemaker amount b ≥ 0 of a
+    dose program (the loads add to the species; no wash), ``pace`` its species."""
     arrays = compile_network(circuit.network)
     idx = {s: i for i, s in enumerate(circuit.species)}
     S = len(idx)
@@ -142,6 +153,8 @@ def assemble_program(circuit: NeuralCRN, rate_constants, durations, transient_sp
         x_plus=ints(x[0]), x_minus=ints(x[1]), y_plus=ints(y[0]), y_minus=ints(y[1]),
         z0_plus=ints(z0[0]), z0_minus=ints(z0[1]),
         u_const=jnp.asarray(u_const, dtype=jnp.float64).reshape(-1),
+        dose=None if dose is None else jnp.asarray(float(dose), dtype=jnp.float64),
+        pace=None if pace is None else jnp.asarray(idx[pace], dtype=jnp.int32),
     )
 
 
@@ -171,18 +184,25 @@ def load_sample(program: StepProgram, state, x, y):
     Parameters: ``state`` ``(S,)``, ``x`` ``(d,)``, ``y`` ``(m,)``. Returns the new ``(S,)`` state.
     Only species are set (each signed value into one rail, the other rail 0); nothing is computed
     from the chemical state. A position outside the state (a value without a rail of that sign,
-    :func:`assemble_program`) is skipped.
+    :func:`assemble_program`) is skipped. With ``program.dose`` set, the values are *added* to
+    their rails instead (a dose: |v| into the rail of its sign), and the pacemaker species
+    ``program.pace`` (if any) gets ``program.dose`` more.
     """
     x = jnp.asarray(x, dtype=jnp.float64)
     y = jnp.asarray(y, dtype=jnp.float64)
     s = jnp.asarray(state, dtype=jnp.float64) * program.keep
 
     def put(s, plus, minus, v):
+        if program.dose is not None:
+            return (s.at[plus].add(jnp.maximum(v, 0.0), mode="drop")
+                    .at[minus].add(jnp.maximum(-v, 0.0), mode="drop"))
         return (s.at[plus].set(jnp.maximum(v, 0.0), mode="drop")
                 .at[minus].set(jnp.maximum(-v, 0.0), mode="drop"))
 
     s = put(s, program.x_plus, program.x_minus, x)
     s = put(s, program.y_plus, program.y_minus, y)
+    if program.pace is not None:
+        s = s.at[program.pace].add(program.dose)
     u = jnp.concatenate([x, program.u_const])[:program.z0_plus.shape[0]]
     return put(s, program.z0_plus, program.z0_minus, u)
 

@@ -26,6 +26,8 @@ def phase_labels(circuit: NeuralCRN, program: StepProgram) -> list[str]:
     """Names of the program's phases: the circuit's module names when there is one phase per
     module (both schedules), else ``phase1``, ``phase2``, …"""
     P = int(program.durations.shape[0])
+    if program.dose is not None and P == 1:
+        return ["clock_period"]       # the autonomous protocol: everything runs, one period
     names = list(circuit.module_names)
     return names if len(names) == P else [f"phase{p + 1}" for p in range(P)]
 
@@ -95,7 +97,8 @@ def describe_protocol(circuit: NeuralCRN, program: StepProgram, *,
         "species": sp,
         "phases": phases,
         "step_duration": float(dur.sum()),
-        "host": {"wash": [s for s, k in zip(sp, keep) if k == 0.0],
+        "host": {"loads_add": program.dose is not None,
+                 "wash": [s for s, k in zip(sp, keep) if k == 0.0],
                  "keep": [s for s, k in zip(sp, keep) if k != 0.0],
                  "load": {"x": [list(v) for v in load["x"]], "y": [list(v) for v in load["y"]],
                           "z0": [list(v) for v in load["z0"]]}},
@@ -118,15 +121,24 @@ def protocol_comment_lines(desc: dict) -> list[str]:
     from ..chemistry.text import _wrap
     host = desc["host"]
     load = host["load"]
-    lines = ["# protocol of one training step (also protocol.json):",
-             "#   host before each step: wash = set to 0, then load the sample (each signed value "
-             "into one rail, the other rail 0)"]
-    lines += _wrap("#   wash:", host["wash"])
-    lines += _wrap("#   keep:", host["keep"])
+    if host.get("loads_add"):
+        lines = ["# protocol of one training step (also protocol.json): the pot runs on its own; "
+                 "its chemical clock switches the modules",
+                 "#   host once per clock period: dose the sample = add each signed value to one "
+                 "rail of its storage species (nothing is washed or set)"]
+    else:
+        lines = ["# protocol of one training step (also protocol.json):",
+                 "#   host before each step: wash = set to 0, then load the sample (each signed "
+                 "value into one rail, the other rail 0)"]
+    if host["wash"]:
+        lines += _wrap("#   wash:", host["wash"])
+    if not host.get("loads_add"):
+        lines += _wrap("#   keep:", host["keep"])
     loads = [f"x: {_pairs_text(load['x'], 'x')}", f"y: {_pairs_text(load['y'], 'y')}"]
     if load["z0"]:
         loads.append(f"z(0) = u: {_pairs_text(load['z0'], 'u')}")
-    lines += [f"#   load {s}" for s in loads]
+    verb = "dose" if host.get("loads_add") else "load"
+    lines += [f"#   {verb} {s}" for s in loads]
     for p, ph in enumerate(desc["phases"], start=1):
         ids = ", ".join(f"{a}..{b}" if a != b else f"{a}" for a, b in ph["reactions"]) or "none"
         extra = f"; other rate constants {ph['rate_constants']}" if ph.get("rate_constants") \
@@ -153,10 +165,13 @@ def circuit_text(circuit: NeuralCRN, *, state=None, header=(), program: StepProg
     lines = to_text(net).rstrip("\n").split("\n")
     R = net.n_reactions
     head, body = lines[:len(lines) - R], lines[len(lines) - R:]
+    together = program is not None and program.dose is not None
     out = [f"# Neural CRN compiled by neuralcrn: {circuit.spec.nonlinearity} model, "
            f"{circuit.spec.gradient} gradient",
-           "# rate law k*prod([X]^nu), no 1/nu! factor; each module is one phase of a training "
-           "step, run in this order"]
+           "# rate law k*prod([X]^nu), no 1/nu! factor; " + (
+               "all modules run at once, all the time: the clock's gate species switch them"
+               if together else "each module is one phase of a training step, run in this "
+                                "order")]
     out += [f"# {h}" for h in header]
     if program is not None:
         out += protocol_comment_lines(describe_protocol(circuit, program))

@@ -15,6 +15,8 @@ Rate law everywhere (see :mod:`neuralcrn.chemistry.network`): a reaction ``Σ ν
   feeds the pure, jit/vmap/scan-compatible :func:`mass_action_rhs`, :func:`solve`,
   :func:`solve_at`, :func:`solve_final` and :func:`solve_final_stack` (K pots, one step sequence)
   used inside compiled training loops. Solver design and measurements: ``docs/solver.md``.
+- :func:`measure_oscillator` / :func:`measure_clock` → :class:`OscillationMeasurement`: the limit
+  cycle of an oscillator (period, phase windows, duty cycle, overlaps).
 """
 
 from ._arrays import MassActionArrays, MassActionStructure, compile_network
@@ -26,6 +28,7 @@ from ._trajectory import Trajectory, write_trajectory_csv
 from ._ode import device_structure, simulate
 from ._jacobian import substitution_depth
 from ._ssa import StochasticTrajectory, simulate_ssa
+from ._oscillation import OscillationMeasurement, measure_clock, measure_oscillator
 
 __all__ = [
     "simulate", "Trajectory", "simulate_ssa", "StochasticTrajectory", "write_trajectory_csv",
@@ -34,5 +37,5 @@ __all__ = [
     "ODESolution", "METHODS", "DEFAULT_METHOD", "resolve_method", "choose_method",
     "choose_phase_method", "stiffness_number", "STIFF_THRESHOLD", "substitution_depth",
     "jacobian_plan",
-    "DENSE_MAX_SPECIES",
+    "DENSE_MAX_SPECIES", "measure_oscillator", "measure_clock", "OscillationMeasurement",
 ]

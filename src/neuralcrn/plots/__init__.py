@@ -3,8 +3,10 @@
 from ._common import save_figure
 from ._omega import plot_omega_study
 from ._trajectory import plot_trajectory
+from ._clock import plot_clock, plot_cycles
 from ._training import (plot_decision_regions, plot_loss_curves, plot_parameter_trajectories,
                         plot_predicted_vs_target)
 
 __all__ = ["save_figure", "plot_trajectory", "plot_loss_curves", "plot_decision_regions",
-           "plot_predicted_vs_target", "plot_parameter_trajectories", "plot_omega_study"]
+           "plot_predicted_vs_target", "plot_parameter_trajectories", "plot_omega_study",
+           "plot_clock", "plot_cycles"]

@@ -148,6 +148,14 @@ class ChemicalSetup:
         """``solver.as_kwargs()`` with the method resolved per phase (:meth:`phase_methods`)."""
         return {**solver.as_kwargs(), "method": self.phase_methods(solver.method)}
 
+    def compile_epoch(self, n_samples: int, replicates: int | None, solver: "SolverSettings"):
+        """The compiled epoch of this setup (:class:`CompiledEpoch`)."""
+        return CompiledEpoch(self, n_samples, replicates, solver)
+
+    def compile_predictor(self, solver: "SolverSettings"):
+        """The compiled chemical forward pass of this setup (:class:`CompiledPredictor`)."""
+        return CompiledPredictor(self, solver)
+
 
 def _np_params(p: Params) -> Params:
     return Params(*(np.asarray(v, dtype=float) for v in p))

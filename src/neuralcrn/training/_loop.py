@@ -44,8 +44,8 @@ import numpy as np
 
 from ..errors import SimulationError, SpecError
 from ..ideal.spec import ModelSpec, Params
-from ._chemical import (SCHEDULE_NAMES, ChemicalSetup, CompiledEpoch, CompiledPredictor,
-                        SolverSettings, chemical_setup, padded_chunks)
+from ._chemical import (SCHEDULE_NAMES, ChemicalSetup, SolverSettings, chemical_setup,
+                        padded_chunks)
 from ._stochastic import (DEFAULT_CLE_DT, DEFAULT_CLE_RTOL, DEFAULT_EPSILON,
                           check_stochastic_config, stochastic_parts)
 from ..tasks import epoch_order, get_task
@@ -53,6 +53,7 @@ from ..tasks import epoch_order, get_task
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate_params", "MODES"]
 
 MODES = ("chemical", "ideal")
+CLOCKS = ("host", "chemical")
 
 EVAL_CHUNK = 256
 """Evaluation batches are padded to this many rows so one compiled predictor serves all splits."""
@@ -107,6 +108,11 @@ class TrainConfig:
                  relative tolerance its drift's steps adapt to (0: fixed steps of cle_dt).
     minimal:     train the minimal circuit (:func:`neuralcrn.compiler.compile_minimal`; the
                  task's minimal model unless ``spec`` is given; two-phase protocol).
+    clock:       ``"host"`` (the host switches the phases and washes) or ``"chemical"`` (the
+                 autonomous circuit: a chemical clock runs every step, the host only doses x
+                 and y once per clock period; :mod:`neuralcrn.training._autonomous`).
+    clock_options: ``None`` or keyword arguments of :class:`neuralcrn.compiler.ClockOptions`
+                 (``window``, ``sharpness``, ``gate``, ``dose_at``, ``mass``).
     """
 
     task: str
@@ -130,6 +136,8 @@ class TrainConfig:
     tau_epsilon: float = DEFAULT_EPSILON
     cle_dt: float = DEFAULT_CLE_DT
     cle_rtol: float = DEFAULT_CLE_RTOL
+    clock: str = "host"
+    clock_options: dict | None = None
 
     def __post_init__(self):
         check_stochastic_config(self)
@@ -148,6 +156,11 @@ class TrainConfig:
             raise SpecError(f"epochs must be an integer ≥ 0, got {self.epochs!r}")
         if self.spec is not None and not isinstance(self.spec, ModelSpec):
             raise SpecError(f"spec must be a ModelSpec, got {type(self.spec).__name__}")
+        if self.clock not in CLOCKS:
+            raise SpecError(f"unknown clock {self.clock!r}; choose one of {', '.join(CLOCKS)}")
+        if self.clock == "chemical":
+            from ._autonomous import check_autonomous_config
+            check_autonomous_config(self)
         if isinstance(self.solver, dict):
             object.__setattr__(self, "solver", SolverSettings(**self.solver))
         if self.init is not None:
@@ -505,6 +518,9 @@ def setup_for(config: TrainConfig, spec: ModelSpec) -> ChemicalSetup:
     if config.minimal:
         from ._minimal import minimal_setup
         return minimal_setup(spec)
+    if config.clock == "chemical":
+        from ._autonomous import autonomous_setup
+        return autonomous_setup(spec, config.clock_options)
     schedule = config.schedule
     if schedule == "two-phase" and spec.gradient != "first-order":
         if config.mode == "chemical":
@@ -636,7 +652,7 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None,
         if stochastic:
             fut_epoch = pool.submit(stochastic_parts, config, setup, run.seeds)
         else:
-            fut_epoch = (pool.submit(CompiledEpoch, setup, run.N, K if K > 1 else None,
+            fut_epoch = (pool.submit(setup.compile_epoch, run.N, K if K > 1 else None,
                                      config.solver) if chemical else None)
         if not chemical:
             fut_pred = pool.submit(_warm_predictor, run.spec, run.solver)
@@ -668,7 +684,7 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None,
             fut_pred = pool.submit(_warm_predictor, run.spec, run.solver)
         else:
             trainer = _IdealTrainer(run, params)
-        fut_chem_pred = (pool.submit(CompiledPredictor, setup, config.solver)
+        fut_chem_pred = (pool.submit(setup.compile_predictor, config.solver)
                          if chemical and config.chemical_eval else None)
 
         if resume is None:

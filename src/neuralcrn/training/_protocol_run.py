@@ -68,6 +68,17 @@ def run_protocol(run_dir, steps: int | None = None):
                         f"({config.epochs} epochs × {total // max(config.epochs, 1)} samples)")
     X, Y = step_samples(dataset, config.seed, steps)
     durations = [f"{v:g}" for v in np.asarray(setup.program.durations)]
+    if setup.program.dose is not None:
+        notes = (f"Autonomous training written by neuralcrn: task {config.task}, "
+                 f"{config.mode}/{setup.schedule} circuit, seed {config.seed}, the first {steps} "
+                 f"of {total} online-SGD steps. Every reaction runs all the time; the network's "
+                 f"own chemical clock (species clock_*) switches feedforward, latch, feedback, "
+                 f"hold and wash. The only events are the doses: at the start of every clock "
+                 f"period ({durations[0]} time units) one event adds that step's x and y to the "
+                 f"storage species xs*, ys*. Mass action k*prod(X^n), no 1/n! factor.")
+        return protocol_network(circuit, setup.program, X, Y, np.asarray(start.initial),
+                                name=f"{config.task.replace('-', '_')}_autonomous_training",
+                                notes=notes)
     notes = (f"Training protocol written by neuralcrn: task {config.task}, "
              f"{config.mode}/{setup.schedule} circuit, seed {config.seed}, the first {steps} of "
              f"{total} online-SGD steps. One step: the host washes the transient species and "

@@ -134,6 +134,8 @@ def config_dict(result: TrainResult, data_source: dict | None = None) -> dict:
     if result.setup is not None and result.setup.schedule == "two-phase":
         from ..compiler import two_phase_rates
         d["two_phase_rates"] = two_phase_rates(result.spec)
+    if hasattr(result.setup, "config_extras"):          # the chemical clock's timing
+        d.update(result.setup.config_extras())
     d["replicate_seeds"] = [result.config.seed + k for k in range(result.config.replicates)]
     return d
 
@@ -209,6 +211,8 @@ def metrics_dict(result: TrainResult) -> dict:
                         "reactions": c.network.n_reactions,
                         "max_molecularity": c.network.max_molecularity,
                         "modules": c.summary()[:-1]}
+    if hasattr(result.setup, "clock_report") and result.final_state is not None:
+        d["clock"] = result.setup.clock_report(result)
     if result.config.replicates > 1:
         d["replicates"] = {"count": result.config.replicates,
                            "seeds": [result.config.seed + k
@@ -242,6 +246,8 @@ def _history_rows(result: TrainResult):
 
 def _plots(result: TrainResult, folder: Path):
     from .. import plots
+    if hasattr(result.setup, "write_plots"):            # the chemical clock's own plots
+        result.setup.write_plots(result, folder)
     ds, spec, h = result.dataset, result.spec, result.history
     E = result.epochs
     name = f"{result.config.task} ({result.config.mode}, {result.config.schedule})"
