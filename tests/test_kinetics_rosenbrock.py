@@ -270,8 +270,9 @@ def stiff_random_network(seed, n, k_ann):
     return ReactionNetwork(fast, species=net.species, initial=net.initial)
 
 
-@pytest.mark.parametrize("seed, n, k_ann", [(11, 4, 1e4), (13, 12, 1e5),
-                                            pytest.param(12, 8, 1e6, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("seed, n, k_ann", [
+    (11, 4, 1e4), pytest.param(13, 12, 1e5, marks=pytest.mark.slow),
+    pytest.param(12, 8, 1e6, marks=pytest.mark.slow)])
 def test_random_stiff_networks_against_roadrunner_and_radau(seed, n, k_ann):
     """Random dual-rail networks with fast annihilation (k_ann·U(1, 5)): auto and both pair-block
     Rosenbrock methods at rtol 1e-8 agree with a tight scipy Radau reference (rtol 1e-12,
