@@ -19,8 +19,8 @@ TASK_RATES = ChemistryRates(annihilation=1e4)
 """Chemistry rates of every task's default model: annihilation k_ann = 1e4 (the compiler's
 default). With the stiff solver (``docs/solver.md``) a stiff phase costs about as many steps at
 1e4 as at 1e3, and the chemistry ends ≈ 10× closer to ideal training: final parameters of seed 0
-within 2e-4–7e-3 of the ideal run at 1e4 against 2e-3–6e-2 at 1e3 (docs/tasks.md, "Annihilation
-rate"). ``neuralcrn train TASK --k-ann 1e3`` is the cheaper, less exact alternative."""
+within 5e-5–7e-3 of the ideal run at 1e4 against 4e-4–6e-2 at 1e3 (docs/tasks.md, "Annihilation
+rate"). ``neuralcrn train TASK --k-ann 1e3`` gives the former, less exact setting."""
 
 
 def bias_model(d: int, n: int, alpha: float, T: float, eta: float, c: float = 1.0, m: int = 1,

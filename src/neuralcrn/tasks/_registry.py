@@ -31,7 +31,7 @@ def _binary_notes(rule: str, box: str, k: float | None, extra: str = "") -> str:
 # Chemical scale of each task (see _ridge): chosen so that a two-phase chemical step stays cheap
 # (the forward phase's length T shrinks) while the chemistry's deviation from the ideal step
 # (∝ c³/k_ann) stays small at the tasks' k_ann = 1e4 (TASK_RATES: final parameters within
-# 2e-4–7e-3 of ideal training for seed 0); docs/tasks.md has the measurements.
+# 5e-5–7e-3 of ideal training for seed 0); docs/tasks.md has the measurements.
 SCALE = {"bilinear": 2.0, "sin-square": 2.0, "linear-classification": 2.0, "xor": 2.0,
          "and": 2.0, "or": 2.0, "rings": 2.0, "iris": 2.0}
 
