@@ -153,13 +153,19 @@ def test_stochastic_bench_entry(quick_results):
     method, events per step consistent with the chemistry, the ≥ 10 M firings/s target listed."""
     res, text = quick_results
     st = res["benchmarks"]["stochastic"]
-    assert st["circuit"]["species"] == 269 and st["circuit"]["reactions"] == 766
+    from neuralcrn.compiler import compile_two_phase
+    from neuralcrn.tasks import get_task
+    c = compile_two_phase(get_task("xor").model_spec)     # the circuit of `neuralcrn train xor`
+    net = c.network
+    circ = st["circuit"]
+    assert (circ["species"], circ["reactions"]) == (net.n_species, net.n_reactions)
     kinds = [m["kinetics"] for m in st["methods"]]
     assert kinds[0] == "ssa" and {"tau-leap", "cle"} <= set(kinds)
     ssa = st["methods"][0]
     per = ssa["events_per_step"]
-    # ≈ 410 firings per unit Ω per step (docs/stochastic.md)
-    assert 200 * ssa["volume"] < per["feedforward"] + per["feedback"] < 800 * ssa["volume"]
+    # ≈ 410 firings per unit Ω per step for the n = 16 circuit (docs/stochastic.md), ≈ 1270 for
+    # the n = 32 one (measured at Ω = 100): a few hundred to a few thousand per hidden unit pair
+    assert 200 * ssa["volume"] < per["feedforward"] + per["feedback"] < 3000 * ssa["volume"]
     assert st["ode"]["per_step_s"] > 0 and all(m["per_step_s"] > 0 for m in st["methods"])
     assert "ssa_events_per_second" in {t["name"] for t in res["targets"]}
     assert "Stochastic training, XOR training circuit" in text

@@ -53,7 +53,8 @@ def tsit5_stability_bound() -> float:
     return float(xs[-1])  # pragma: no cover
 
 
-def count_rhs_evaluations(structure, k, x0, t_end, *, method, rtol, atol, max_steps) -> dict:
+def count_rhs_evaluations(structure, k, x0, t_end, *, method, rtol, atol, max_steps,
+                          plan=None) -> dict:
     """Solve as :func:`~neuralcrn.kinetics.solve_final` does (our loop, ``method`` one of its
     own: a Rosenbrock method or ``"tsit5"``) and count the right-hand-side calls."""
     count = np.zeros((), dtype=np.int64)
@@ -68,7 +69,7 @@ def count_rhs_evaluations(structure, k, x0, t_end, *, method, rtol, atol, max_st
         return counted
 
     r = _lean_solve(method, structure, jnp.asarray(k), jnp.asarray(x0, jnp.float64)[None], 0.0,
-                    t_end, None, rtol, atol, max_steps, None, wrap=wrap)
+                    t_end, None, rtol, atol, max_steps, None, wrap=wrap, plan=plan)
     jax.block_until_ready(r.y)
     return {"evaluations": int(count), "num_steps": int(r.num_steps),
             "accepted": int(r.num_accepted), "rejected": int(r.num_steps - r.num_accepted)}
@@ -81,7 +82,7 @@ def _loop_cost(step, x0, n: int, repeats: int, *args) -> float:
     return run_stats(lambda: f(x0, *args), repeats)["median_s"] / n
 
 
-def _component_costs(structure, k, x0, method, n: int, repeats: int) -> dict:
+def _component_costs(structure, k, x0, method, n: int, repeats: int, plan=None) -> dict:
     x0 = jnp.asarray(x0, jnp.float64)
     out = {"per_eval_s": _loop_cost(
         lambda x, s, k: x + 1e-12 * mass_action_rhs(x, k, s), x0, n, repeats, structure, k)}
@@ -94,12 +95,12 @@ def _component_costs(structure, k, x0, method, n: int, repeats: int) -> dict:
         tab = TABLEAUS[table]
 
         def jac_step(X, s, k):  # the Jacobian and the factorisation of I/(hγ) − J: per step
-            lin = _linear(s, k, X.shape[-1], tab, linear)
+            lin = _linear(s, k, X.shape[-1], tab, linear, plan)
             solve = lin.factor(lin.jacobian(X), 100.0 + X[0, 0])
             return X + 1e-12 * solve(jnp.ones_like(X))[..., :1]
 
         def solve_step(X, s, k):
-            lin = _linear(s, k, X.shape[-1], tab, linear)
+            lin = _linear(s, k, X.shape[-1], tab, linear, plan)
             jac = lin.jacobian(jnp.abs(x0)[None] + 0.01)  # hoisted: only the solve is timed
             return X + 1e-12 * lin.factor(jac, 100.0)(X)
 
@@ -122,18 +123,19 @@ def floor_benchmark(case: Case, phase: str = "feedforward", *, rtol: float, atol
     structure, k, t_end = case.phase_system(phase)
     x0 = jnp.asarray(case.phase_start(phase))
     method = case.phase_method(phase)
+    plan = case.phase_plan(phase)
 
     f = lambda s, k, x, t: solve_final(s, k, x, t, method=method, rtol=rtol,  # noqa: E731
-                                       atol=atol, max_steps=max_steps)
+                                       atol=atol, max_steps=max_steps, jacobian_plan=plan)
     compiled, compile_s = compile_aot(f, structure, k, x0, t_end)
     st = run_stats(lambda: compiled(structure, k, x0, t_end), repeats)
     x1 = st["result"]
     lib = jax.jit(lambda s, k, x, t: solve(s, k, x, jnp.reshape(t, (1,)), method=method,
-                                            rtol=rtol, atol=atol, max_steps=max_steps))(
-        structure, k, x0, t_end)
+                                            rtol=rtol, atol=atol, max_steps=max_steps,
+                                            jacobian_plan=plan))(structure, k, x0, t_end)
     counted = count_rhs_evaluations(structure, k, x0, t_end, method=method, rtol=rtol, atol=atol,
-                                    max_steps=max_steps)
-    cost = _component_costs(structure, k, x0, method, n_evals, repeats)
+                                    max_steps=max_steps, plan=plan)
+    cost = _component_costs(structure, k, x0, method, n_evals, repeats, plan)
     evals, steps = counted["evaluations"], counted["num_steps"]
     floor_s = evals * cost["per_eval_s"]
     if "jacobian_s" in cost:

@@ -48,12 +48,14 @@ def _tables():
 def imex_stepper(structure, k, f, S: int) -> Stepper:
     """ARK4(3)6L[2]SA stepper with the block-local implicit split (module docstring)."""
     aE, aI, gamma, b, b_err = _tables()
-    plan = pair_plan(structure, S)
+    plan = pair_plan(structure, S, k)   # entries listed triplet-major, q per triplet
     sv = jnp.asarray(structure.stoich_value)
-    implicit = jnp.all(plan.weight_off == 0, axis=1) & (sv != 0)
-    plan_I = plan._replace(weight_self=plan.weight_self * implicit[:, None],
-                           weight_partner=plan.weight_partner * implicit[:, None])
     sr, ss = jnp.asarray(structure.stoich_reaction), jnp.asarray(structure.stoich_species)
+    idx = jnp.asarray(structure.reactant_index)
+    slots = idx[sr]
+    own, mate = ss[:, None], plan.partner[ss][:, None]
+    implicit = jnp.all((slots == own) | (slots == mate) | (slots >= S), axis=1) & (sv != 0)
+    plan_I = plan._replace(in_weight=plan.in_weight * jnp.repeat(implicit, idx.shape[1]))
     w_I = jnp.where(implicit, sv, 0.0)
 
     def f_I(Y):

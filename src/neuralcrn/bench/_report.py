@@ -182,12 +182,17 @@ def _final(run: dict) -> str:
     return ", ".join(f"{k} {v['mean']:.4g}" for k, v in m.items())
 
 
+def _robust_md(circuit: dict, name: str) -> str:
+    r = circuit.get("robust_ratios", {}).get(f"{name}/neuralcrn")
+    return "" if r is None else f"; fastest ×{r['min']:.2f}, CPU ×{r['cpu']:.2f}"
+
+
 def _training(tr: dict) -> str:
     runs = tr["runs"]
     s0 = runs[0]["solver"]
-    lines = [f"Chemical training of the paper's XOR model (task xor data, two-phase, solver "
-             f"{s0['method']} rtol {s0['rtol']:g} atol {s0['atol']:g}; chemical test-grid "
-             f"evaluation off)"]
+    lines = [f"Chemical training of the paper's XOR model (xor task samples on the raw box "
+             f"[0, 1]², two-phase, solver {s0['method']} rtol {s0['rtol']:g} atol "
+             f"{s0['atol']:g}; chemical test-grid evaluation off)"]
     rows = [r for run in runs for r in _training_rows(run)]
     lines.append(_table(["run", "samples × epochs", "wall", "setup", "compile", "epochs",
                          "evaluation", "per epoch", "per step"], rows))
@@ -264,16 +269,19 @@ def format_markdown(results: dict) -> str:
                 f"{fmt_time(s['neuralcrn']['median_s'])} ({ph.get('method')}, "
                 f"{s['neuralcrn']['num_steps']} steps; compile "
                 f"{fmt_time(s['neuralcrn']['compile_s'])})",
-                f"{fmt_time(s['scipy_lsoda']['median_s'])} (×{r['scipy_lsoda/neuralcrn']:.2f})",
-                (f"{fmt_time(rr['median_s'])} (×{r['roadrunner/neuralcrn']:.2f}; load "
-                 f"{fmt_time(rr['load_s'])})") if "median_s" in rr else "—",
+                f"{fmt_time(s['scipy_lsoda']['median_s'])} (×{r['scipy_lsoda/neuralcrn']:.2f}"
+                f"{_robust_md(c, 'scipy_lsoda')})",
+                (f"{fmt_time(rr['median_s'])} (×{r['roadrunner/neuralcrn']:.2f}"
+                 f"{_robust_md(c, 'roadrunner')}; load {fmt_time(rr['load_s'])})")
+                if "median_s" in rr else "—",
                 f"{max(v.get('rel_diff', 0.0) for k, v in c['agreement'].items() if isinstance(v, dict)):.1e}",
                 ", ".join(f"{n.replace('neuralcrn', 'ours') if n == 'neuralcrn' else n} "
                           f"{c['error'][n]:.0e}" for n in ("neuralcrn", "scipy_lsoda", "roadrunner")
                           if n in c.get("error", {})),
             ])
         parts.append("One feedforward phase (T = 0.4, rtol 1e-8, atol 1e-10, same state; "
-                     "median of warmed runs; ×: baseline time / neuralcrn time)\n\n"
+                     "median of warmed runs; ×: baseline time / neuralcrn time, then the same "
+                     "ratio of the fastest runs and of process CPU time)\n\n"
                      + _md(["circuit", "neuralcrn", "scipy LSODA", "libroadrunner",
                             "max rel. diff", "error vs reference"], rows))
     if "solvers" in b:

@@ -30,9 +30,11 @@ class BenchConfig:
     """Sizes of one run. :meth:`full` is the documented suite, :meth:`quick` a smoke run."""
 
     quick: bool = False
+    core: bool = False               # BenchConfig.core_config (neuralcrn bench --core)
     repeats: int = 5
     feedforward_circuits: tuple[str, ...] = ("xor", "xor-k1e4", "xor-k1e6", "d32")
     batch: int = 32
+    feedforward_methods: tuple[str, ...] | None = None  # other neuralcrn methods (None: all)
     scaling_dims: tuple[int, ...] = (2, 8, 32, 64)
     samples_per_epoch: int = 16
     scaling_repeats: int = 3
@@ -61,6 +63,24 @@ class BenchConfig:
     @classmethod
     def full(cls, **kw) -> "BenchConfig":
         return cls(**kw)
+
+    @classmethod
+    def core_config(cls, **kw) -> "BenchConfig":
+        """The issue's targets only, for a busy machine (``neuralcrn bench --core``): the three
+        XOR circuits' feedforward phase against scipy and libroadrunner, the step count of every
+        method against k_ann at the training tolerances, the time per step against d, full
+        training at k_ann = 1e4 and 100 (no warm or evaluated repeat runs); no floor or
+        stochastic benchmark unless asked for with ``--only``."""
+        base = dict(core=True, repeats=3, feedforward_circuits=("xor", "xor-k1e4", "xor-k1e6"),
+                    batch=0,
+                    feedforward_methods=(), solvers_methods=("auto", "rodas5", "ros34pw2",
+                                                             "imex", "tsit5", "kvaerno5"),
+                    solvers_tolerances=((1e-4, 1e-7),), solvers_repeats=1,
+                    scaling_dims=(2, 8, 32), samples_per_epoch=8, scaling_repeats=2,
+                    training_circuits=("xor-k1e4", "xor"), training_warm=False,
+                    training_evaluated=False, replicate_epochs=1)
+        base.update(kw)
+        return cls(**base)
 
     @classmethod
     def quick_config(cls, **kw) -> "BenchConfig":
@@ -122,7 +142,9 @@ def run_benchmarks(config: BenchConfig | None = None, *, only: tuple[str, ...] |
     results: dict = {
         "schema": SCHEMA,
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "command": "neuralcrn bench" + (" --quick" if config.quick else ""),
+        "command": "neuralcrn bench" + (" --quick" if config.quick else "")
+        + (" --core" if config.core else "")
+        + ("" if only is None else "".join(f" --only {n}" for n in names)),
         "config": _jsonable(asdict(config)), "machine": _machine(), "versions": _versions(),
         "load_average": {"start": load_average()}, "benchmarks": {}, "durations_s": {},
     }
@@ -157,12 +179,14 @@ def _wait_for_load(max_load: float, minutes: float, say) -> tuple[float, list | 
 
 # ------------------------------------------------------------------ the four benchmarks
 def _run_feedforward(cache, config, say):
-    from ._feedforward import feedforward_benchmark
+    from ._feedforward import OTHER_METHODS, feedforward_benchmark
+    methods = OTHER_METHODS if config.feedforward_methods is None else config.feedforward_methods
     out = []
     for name in config.feedforward_circuits:
         say(f"[bench]   feedforward phase of {name}")
         out.append(feedforward_benchmark(_case(cache, name), repeats=config.repeats,
-                                         batch=config.batch, roadrunner=config.roadrunner))
+                                         batch=config.batch, roadrunner=config.roadrunner,
+                                         methods=methods))
     return {"circuits": out}
 
 
@@ -231,6 +255,11 @@ class Target:
     extra: dict = field(default_factory=dict)
 
 
+def _robust(circuit: dict, name: str) -> str:
+    r = circuit.get("robust_ratios", {}).get(f"{name}/neuralcrn")
+    return "" if r is None else f"; fastest runs {r['min']:.2f}, CPU time {r['cpu']:.2f}"
+
+
 def evaluate_targets(results: dict) -> list[dict]:
     """The issue's targets, each ``{name, goal, value, met, detail}`` (``met`` ``None`` where the
     benchmark that measures it was not run)."""
@@ -271,14 +300,16 @@ def evaluate_targets(results: dict) -> list[dict]:
                 v = r["scipy_lsoda/neuralcrn"]
                 out.append(Target(f"feedforward_vs_scipy[{c['circuit']}]",
                                   f"per feedforward solve ≥ 10× faster than scipy LSODA "
-                                  f"({c['circuit']})", v, v >= 10.0, f"scipy/neuralcrn = {v:.2f}"))
+                                  f"({c['circuit']})", v, v >= 10.0, f"scipy/neuralcrn = {v:.2f}"
+                                  + _robust(c, "scipy_lsoda")))
             if "roadrunner/neuralcrn" in r:
                 v = r["roadrunner/neuralcrn"]
                 out.append(Target(f"feedforward_vs_roadrunner[{c['circuit']}]",
                                   f"per feedforward solve faster than libroadrunner "
                                   f"({c['circuit']})", v, v > 1.0,
                                   f"roadrunner/neuralcrn = {v:.2f} (load "
-                                  f"{c['solvers']['roadrunner']['load_s']:.2f} s not included)"))
+                                  f"{c['solvers']['roadrunner']['load_s']:.2f} s not included)"
+                                  + _robust(c, "roadrunner")))
     so = b.get("solvers")
     if so:
         for phase in sorted({r["phase"] for r in so["rows"]}):

@@ -15,6 +15,10 @@ _NAMES = ("feedforward", "solvers", "scaling", "floor", "training",
 @click.option("--quick", is_flag=True,
               help="Smoke run: small sizes, 2 repeats, 1 training epoch (well under a minute "
                    "of benchmarking; numbers are not the documented ones).")
+@click.option("--core", is_flag=True,
+              help="Only what the targets need, with fewer repeats (for a busy machine; "
+                   "BenchConfig.core_config): feedforward, solvers, scaling, training unless "
+                   "--only says otherwise.")
 @click.option("--out", type=click.Path(dir_okay=False), default="bench.json", show_default=True,
               help="Write the results (times, ratios, counts, targets) to this JSON file "
                    "(atomically).")
@@ -29,7 +33,7 @@ _NAMES = ("feedforward", "solvers", "scaling", "floor", "training",
               help="Before each benchmark, wait (up to 30 min) until the 1-minute load average "
                    "is below this (timings on a busy machine are not comparable).")
 @fail_cleanly
-def bench_cmd(quick, out, only, repeats, no_roadrunner, markdown, max_load):
+def bench_cmd(quick, core, out, only, repeats, no_roadrunner, markdown, max_load):
     """Benchmark neuralcrn, side by side, on the same compiled circuits in one process.
 
     feedforward: one feedforward phase by neuralcrn, scipy LSODA and libroadrunner (ratios and
@@ -49,7 +53,12 @@ def bench_cmd(quick, out, only, repeats, no_roadrunner, markdown, max_load):
         kw["roadrunner"] = False
     if max_load is not None:
         kw["max_load"] = max_load
-    config = BenchConfig.quick_config(**kw) if quick else BenchConfig.full(**kw)
+    if quick and core:
+        raise click.UsageError("--quick and --core exclude each other")
+    config = (BenchConfig.quick_config(**kw) if quick else BenchConfig.core_config(**kw) if core
+              else BenchConfig.full(**kw))
+    if core and not only:
+        only = ("feedforward", "solvers", "scaling", "training")
     results = run_benchmarks(config, only=tuple(only) or None,
                              log=lambda m: click.echo(m, err=True))
     click.echo(format_report(results), nl=False)

@@ -15,13 +15,12 @@ from ._task import InitConfig
 __all__ = ["TASK_RATES", "bias_model", "scaled_init", "fan_in_init", "tabular_defaults",
            "TABULAR"]
 
-TASK_RATES = ChemistryRates(annihilation=1e3)
-"""Chemistry rates of every task's default model: annihilation k_ann = 1e3 (the compiler's
-default is 1e4). Measured on the 2-d tasks and Iris (two-phase, seed 0, docs/tasks.md): every
-target is met and the final metrics stay within 4 % (losses) / 0.1 point (accuracies) of the
-k_ann = 1e4 runs, while training is 4–8× faster — the feedforward phase's stiffness (fastest
-eigenvalue ≈ k_ann·|z|) sets the explicit solver's step count. ``neuralcrn train TASK --k-ann
-1e4`` trades the speed back for closer agreement with the ideal math."""
+TASK_RATES = ChemistryRates(annihilation=1e4)
+"""Chemistry rates of every task's default model: annihilation k_ann = 1e4 (the compiler's
+default). With the stiff solver (``docs/solver.md``) a stiff phase costs about as many steps at
+1e4 as at 1e3, and the chemistry ends ≈ 10× closer to ideal training: final parameters of seed 0
+within 5e-5–7e-3 of the ideal run at 1e4 against 4e-4–6e-2 at 1e3 (docs/tasks.md, "Annihilation
+rate"). ``neuralcrn train TASK --k-ann 1e3`` gives the former, less exact setting."""
 
 
 def bias_model(d: int, n: int, alpha: float, T: float, eta: float, c: float = 1.0, m: int = 1,

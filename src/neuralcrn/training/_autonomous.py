@@ -179,8 +179,12 @@ _STATIC = ("method", "rtol", "atol", "max_steps")
 _epoch_jit = jax.jit(_epoch, static_argnames=_STATIC)
 
 
-def _kwargs(solver: SolverSettings) -> dict:
-    return {"method": solver.method, "rtol": float(solver.rtol), "atol": float(solver.atol),
+def _kwargs(setup: AutonomousSetup, solver: SolverSettings) -> dict:
+    """Static solver arguments; ``"auto"`` resolved here on the concrete network (inside the
+    jitted epoch the structure is traced and ``"auto"`` would mean Rodas5, whose exact pair-block
+    solves the clock's cyclic couplings refuse; the clock period is the program's one phase)."""
+    method = setup.phase_methods(solver.method)[0]
+    return {"method": method, "rtol": float(solver.rtol), "atol": float(solver.atol),
             "max_steps": int(solver.max_steps)}
 
 
@@ -198,7 +202,9 @@ class AutonomousEpoch:
         S, d, m = setup.n_species, setup.spec.inputs, setup.spec.outputs
         K = 1 if replicates is None else int(replicates)
         self.batched = replicates is not None
-        key = (_shape_key(setup.program, setup.probe), S, d, m, n_samples, K, solver)
+        kw = _kwargs(setup, solver)
+        key = (_shape_key(setup.program, setup.probe), S, d, m, n_samples, K, solver,
+               kw["method"])
         hit = self._cache.get(key)
         if hit is not None:
             self.fn, self.compile_seconds = hit, 0.0
@@ -207,8 +213,7 @@ class AutonomousEpoch:
         shapes = (jax.ShapeDtypeStruct((K, S), f64), jax.ShapeDtypeStruct((K, n_samples, d), f64),
                   jax.ShapeDtypeStruct((K, n_samples, m), f64))
         t0 = time.perf_counter()
-        self.fn = _epoch_jit.lower(setup.program, setup.probe, *shapes,
-                                   **_kwargs(solver)).compile()
+        self.fn = _epoch_jit.lower(setup.program, setup.probe, *shapes, **kw).compile()
         self.compile_seconds = time.perf_counter() - t0
         self._cache[key] = self.fn
 
@@ -242,8 +247,9 @@ class AutonomousPredictor:
     _cache: dict = {}
 
     def __init__(self, setup: AutonomousSetup, solver: SolverSettings):
+        kw = _kwargs(setup, solver)
         key = (_shape_key(setup.program, setup.probe), setup.n_species, setup.spec.inputs,
-               solver)
+               solver, kw["method"])
         hit = self._cache.get(key)
         if hit is not None:
             self.fn, self.compile_seconds = hit, 0.0
@@ -252,8 +258,7 @@ class AutonomousPredictor:
         t0 = time.perf_counter()
         self.fn = _predict_jit.lower(
             setup.program, setup.probe, jax.ShapeDtypeStruct((setup.n_species,), f64),
-            jax.ShapeDtypeStruct((PREDICT_CHUNK, setup.spec.inputs), f64),
-            **_kwargs(solver)).compile()
+            jax.ShapeDtypeStruct((PREDICT_CHUNK, setup.spec.inputs), f64), **kw).compile()
         self.compile_seconds = time.perf_counter() - t0
         self._cache[key] = self.fn
 
