@@ -25,7 +25,7 @@ def _cfg(kinetics, **kw):
 @pytest.mark.parametrize("kinetics", sorted(POINTS))
 def test_reproducible_per_seed_and_replicates_are_seeds(kinetics):
     """Same seed, same counts; replicate 0 of a K-replicate run is the single run (replicate k
-    draws its initial parameters, sample order and noise from seed + k)."""
+    draws its data set, initial parameters, sample order and noise from seed + k)."""
     a = train(_cfg(kinetics, seed=1))
     b = train(_cfg(kinetics, seed=1))
     np.testing.assert_array_equal(a.final_state, b.final_state)
@@ -120,7 +120,7 @@ def test_cli_stochastic_run_folder(tmp_path):
                                   "30", "--epochs", "1", "--out", str(out), "-q",
                                   "--no-chemical-eval"])
     assert r.exit_code == 0, r.output
-    assert "ssa forward (Ω = 30)" in r.output and "reaction firings" in r.output
+    assert "ssa forward at Ω = 30" in r.output and "reaction firings" in r.output
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["kinetics"] == "ssa" and cfg["volume"] == 30.0
     m = json.loads((out / "metrics.json").read_text())

@@ -1,6 +1,6 @@
 """``neuralcrn bench --only stochastic``: stochastic training on the XOR training circuit.
 
-The circuit of ``neuralcrn train xor`` (two-phase, 269 species, 766 reactions, k_ann = 1e3):
+The circuit of ``neuralcrn train xor`` (two-phase, the task's default model, k_ann = 1e3):
 the same training steps (seed 0, epoch-0 sample order) run by
 
 * the ODE chemistry (the compiled diffrax epoch training uses), per step;

@@ -16,8 +16,8 @@ to 0, and switches phases. The initial parameters are loaded the same way once; 
 parameters exist only as counts, carried from step to step and epoch to epoch (the CLE carries
 its continuous counts). Propensities follow SPEC §8 (no 1/ν!, falling factorials).
 
-**Noise streams.** Replicate k (seed s + k, as for the initial parameters and the sample order;
-the data set is the one of s) draws its noise in epoch e from numba's generator seeded with
+**Noise streams.** Replicate k (seed s + k, as for its data set, initial parameters and sample
+order) draws its noise in epoch e from numba's generator seeded with
 ``SeedSequence([s + k, e, 1])``; evaluation forward passes use ``SeedSequence([s + k, 2])``. So a
 run is reproducible per seed, the K replicates are independent noise streams, and replicate 0 is
 the single run with seed s.
@@ -403,34 +403,48 @@ def chance_level(dataset) -> dict:
 def train_stochastic_point(task: str, kinetics: str, volume: float, seed: int = 0, *,
                            epochs: int | None = None, spec=None, epsilon: float = DEFAULT_EPSILON,
                            cle_dt: float = DEFAULT_CLE_DT, cle_rtol: float = DEFAULT_CLE_RTOL,
-                           chemical_eval: bool = True) -> dict:
+                           chemical_eval: bool = True, ideal_reference: bool = False) -> dict:
     """Train one configuration at one Ω with one seed and return its metrics (plain dict).
 
     ``kinetics`` ``"ode"`` trains the ODE chemistry (``volume`` ignored) — the reference of an Ω
-    study. The dict: ``task, kinetics, volume, seed, epochs``, ``test`` / ``val`` / ``train``
-    ``{"loss", "accuracy"}`` (the ODE forward pass of the learned counts; ``ideal_predictor``:
-    the ideal math on the same parameters), ``test_stochastic_forward`` (the forward pass at
-    the same Ω and method), ``chance`` (the
-    constant predictor's test metrics, :func:`chance_level`), ``stochastic`` (events per step,
-    speed), ``wall_s``. A run stopped because its counts grew without bound (a diverging
-    training, :data:`RUNAWAY_FACTOR`) returns ``failed`` (the message) and test metrics None. Used by ``python -m neuralcrn.training._omega_study``
-    and meant for studies that farm points out to workers.
+    study. The dict: ``task, kinetics, volume, seed, epochs``; ``train`` / ``val`` / ``test``
+    ``{"loss", "accuracy", …}`` — the headline of :func:`~neuralcrn.training.train`: with
+    ``chemical_eval`` the circuit's **ODE** forward pass from the learned counts / Ω (the
+    circuit read out noise-free), else the ideal predictor; ``ideal_predictor`` (the ideal math
+    on the same parameters); ``test_stochastic_forward`` (stochastic kinetics only: the forward
+    pass on every test point simulated by the same method **at the training Ω** — the number a
+    circuit at Ω actually answers); ``chance`` (the constant predictor's test metrics,
+    :func:`chance_level`); ``model`` (n, T, α, η); ``stochastic`` (events per step, speed);
+    ``settings``; ``wall_s``.
+    ``ideal_reference`` also trains the ideal math from the same start (``ideal_training``,
+    ``vs_ideal_training``; off by default: a study's reference is the ODE point). The data set,
+    initial parameters and sample order are those of ``seed``. A run stopped because its counts
+    grew without bound (a diverging training, :data:`RUNAWAY_FACTOR`) returns ``failed`` (the
+    message) and test metrics None. Used by ``python -m neuralcrn.training._omega_study`` and
+    meant for studies that farm points out to workers.
     """
     from ._loop import TrainConfig, train
     stochastic = kinetics != "ode"
     cfg = TrainConfig(task=task, epochs=epochs, seed=seed, spec=spec, kinetics=kinetics,
                       volume=float(volume) if stochastic else None, tau_epsilon=epsilon,
-                      cle_dt=cle_dt, cle_rtol=cle_rtol, chemical_eval=chemical_eval, eval_every=0)
+                      cle_dt=cle_dt, cle_rtol=cle_rtol, chemical_eval=chemical_eval,
+                      ideal_reference=ideal_reference, eval_every=0)
+    from ..tasks import get_task
+    t = get_task(task)
+    used = spec if spec is not None else t.model_spec
+    model = {"hidden": used.hidden, "T": used.T, "alpha": used.alpha,
+             "learning_rate": used.learning_rate}
     t0 = time.perf_counter()
     try:
         res = train(cfg)
     except SimulationError as e:  # a diverging run (runaway counts): recorded, not raised
         return {"task": task, "kinetics": kinetics, "volume": float(volume), "seed": int(seed),
-                "epochs": epochs, "failed": str(e), "test": {"loss": None, "accuracy": None},
+                "epochs": epochs if epochs is not None else t.epochs, "failed": str(e),
+                "test": {"loss": None, "accuracy": None}, "model": model,
                 "wall_s": time.perf_counter() - t0}
     m = dict(res.metrics[0])
     return {"task": task, "kinetics": kinetics, "volume": float(volume) if stochastic else None,
             "seed": int(seed), "epochs": res.epochs, **m, "chance": chance_level(res.dataset),
-            "stochastic": res.stochastic,
+            "model": model, "stochastic": res.stochastic,
             "settings": {"tau_epsilon": epsilon, "cle_dt": cle_dt, "cle_rtol": cle_rtol},
             "wall_s": time.perf_counter() - t0}
