@@ -296,6 +296,7 @@ def main(argv=None) -> int:
     c.add_argument("--steps", type=int, default=20)
     c.add_argument("--replicates", type=int, default=4)
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--cle-rtol", type=float, default=1e-3, help="CLE relative tolerance")
     s.add_argument("--seeds", type=int, default=5, help="seeds 0 … N−1 per Ω")
     s.add_argument("--epochs", type=int)
     for p in (c, s):
@@ -314,7 +315,8 @@ def main(argv=None) -> int:
         return _finish(a, points, argv)
     if a.what == "convergence":
         res = convergence(a.task, a.kinetics, a.omegas, steps=a.steps,
-                          replicates=a.replicates, seed=a.seed, spec=_spec(a))
+                          replicates=a.replicates, seed=a.seed, spec=_spec(a),
+                          cle_rtol=a.cle_rtol)
         for r in res["rows"]:
             print(f"Ω = {r['volume']:9.3g}  rms = {r['rms']:.3e}  ({r['seconds']:.1f} s)")
         print(f"log-log slope {res['slope']:.3f} (expected −0.5)")
