@@ -163,6 +163,14 @@ def test_minimal_circuit_and_resume_continue_the_noise_streams(tmp_path):
     assert a["circuit"]["species"] == 10 and a["test"]["loss"] < 1.0
 
 
+def test_runaway_limit_counts_the_loaded_sample():
+    """Regression: the limit came from a step with nothing loaded (≈ 1e3 firings per phase on
+    linear regression), so its 1e6 floor stopped a healthy exact-SSA step at Ω = 1000, whose
+    feedforward phase fires ≈ 1.6e6 times (docs/stochastic.md)."""
+    res = convergence("linear-regression", "ssa", [1000.0], steps=1, replicates=1)
+    assert res["rows"][0]["events_per_step"]["feedforward"] > 1e6
+
+
 def test_runaway_counts_stop_the_run(monkeypatch):
     """An exact-SSA phase firing far more than the ODE predicts for the first step stops the run
     with a message (a diverging training at small Ω would otherwise run for days); the study's

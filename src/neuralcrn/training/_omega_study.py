@@ -104,7 +104,9 @@ def convergence(task: str, kinetics: str, omegas, *, steps: int = 20, replicates
 
 
 def fit_slope(x, y) -> float:
-    """Least-squares slope of log y against log x."""
+    """Least-squares slope of log y against log x (nan for fewer than two points)."""
+    if len(x) < 2:
+        return float("nan")
     lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
     return float(np.polyfit(lx, ly, 1)[0])
 

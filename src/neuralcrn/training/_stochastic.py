@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..compiler import load_sample
 from ..errors import SimulationError, SpecError
 from ..kinetics import compile_network
 from ..kinetics._phased import check_volume, count_state, phased_network
@@ -52,7 +53,7 @@ MAX_EVENTS_PER_PHASE = 10 ** 11
 
 RUNAWAY_FACTOR = 200.0
 """Exact SSA: a phase may fire at most this many times the firings the ODE predicts for the
-first step (and at least 1e6) — more means the counts have grown without bound (a diverging
+first step with its sample loaded (and at least 1e6) — more means the counts have grown without bound (a diverging
 training at a small Ω), and the run stops with a SimulationError instead of running for days."""
 
 _NOISE, _EVAL = 1, 2
@@ -106,16 +107,21 @@ class StochasticProtocol(NamedTuple):
                                                 "loaded sample"))
 
 
-def firing_priority(setup, state) -> np.ndarray:
+def firing_priority(setup, state, sample=None) -> np.ndarray:
     """``(P, R)`` expected firings per unit Ω of every reaction in each phase of one step from
-    ``state`` (concentrations; the host's wash applied, nothing loaded): ∫ rate dt of the ODE
-    (scipy LSODA, loose tolerances). Used only to order the exact SSA's search (hot reactions
-    first), never to change the simulated process."""
+    ``state`` (concentrations; the host's wash applied; ``sample`` ``(x, y)`` loaded if given,
+    else nothing): ∫ rate dt of the ODE (scipy LSODA, loose tolerances). Used to order the
+    exact SSA's search (hot reactions first, from the unloaded state) and to size its runaway
+    limit (:data:`RUNAWAY_FACTOR`), never to change the simulated process."""
     from scipy.integrate import solve_ivp
     prog = setup.program
     arrays = compile_network(setup.circuit.network)
     idx, stoich = np.asarray(arrays.reactant_index), np.asarray(arrays.stoich)
-    s = np.asarray(state, dtype=np.float64) * np.asarray(prog.keep)
+    if sample is None:
+        s = np.asarray(state, dtype=np.float64) * np.asarray(prog.keep)
+    else:
+        s = np.asarray(load_sample(prog, np.asarray(state, dtype=np.float64),
+                                   *(np.asarray(v, dtype=np.float64) for v in sample)))
     out = []
     for k, dur in zip(np.asarray(prog.rate_constants), np.asarray(prog.durations)):
         def rates(x, k=k):
@@ -231,6 +237,7 @@ class StochasticEpoch:
         self.events = [[] for _ in self.seeds]
         self.stats = np.zeros((len(self.seeds), 3))
         self.max_events = MAX_EVENTS_PER_PHASE
+        self._limit_state = None
         self.seconds = 0.0
         self.cpu_seconds = 0.0
         self.compile_seconds = 0.0
@@ -257,15 +264,23 @@ class StochasticEpoch:
         (concentrations; :func:`firing_priority`) and set the runaway limit from them. Done
         once (the first call does it from its own state unless this was called before — a
         resumed run passes the run's initial state, so its search order, hence its noise
-        realisation, is the uninterrupted run's)."""
+        realisation, is the uninterrupted run's). The runaway limit is set on the next call
+        from the same state with that call's first sample loaded (an unloaded step fires far
+        less than a real one)."""
         self._reorder = False
         if self.kinetics != "ssa":
             return
-        omega = self.protocol.volume
         priority = firing_priority(setup, state)
-        self.protocol = stochastic_protocol(setup, omega, priority)
+        self.protocol = stochastic_protocol(setup, self.protocol.volume, priority)
+        self._limit_state = np.asarray(state, dtype=np.float64)
+
+    def _set_limit(self, setup, x, y) -> None:
+        """max_events = RUNAWAY_FACTOR × Ω × the busiest phase's expected firings of one step
+        with sample (x, y) loaded into the ordering state (at least 1e6)."""
+        loaded = firing_priority(setup, self._limit_state, (x, y))
+        self._limit_state = None
         self.max_events = int(min(MAX_EVENTS_PER_PHASE, max(
-            1e6, RUNAWAY_FACTOR * omega * float(np.max(priority.sum(axis=1))))))
+            1e6, RUNAWAY_FACTOR * self.protocol.volume * float(np.max(loaded.sum(axis=1))))))
 
     def _counts_of(self, state) -> np.ndarray:
         state = np.asarray(state, dtype=np.float64)
@@ -284,6 +299,8 @@ class StochasticEpoch:
         counts = self._counts_of(np.asarray(state)[None] if not batched else state).copy()
         if self._reorder:
             self.order_from(setup, counts[0] / self.protocol.volume)
+        if self._limit_state is not None and Xs.shape[1]:
+            self._set_limit(setup, Xs[0, 0], Ys[0, 0])
         K, N = Xs.shape[0], Xs.shape[1]
         if K != len(self.seeds):
             raise SpecError(f"expected {len(self.seeds)} replicates, got {K}")
