@@ -36,6 +36,12 @@ def plot_omega_study(summary: dict, path, title: str | None = None) -> None:
             ax.errorbar(om, m, yerr=[m - lo, hi - m], marker=mk, capsize=3, color=color,
                         ls="-" if key == head else "--", alpha=1.0 if key == head else 0.6,
                         label=f"{kin}: {label}")
+            if key == head:  # seeds per point, and how many diverged (counted as chance)
+                for x, y, row in zip(om, m, r):
+                    note = f"n={row['n']}" + (f", {row['diverged']} diverged"
+                                              if row.get("diverged") else "")
+                    ax.annotate(note, (x, y), textcoords="offset points", xytext=(4, 6),
+                                fontsize=7, color="0.3")
     ax.axhline(ode["mean"] * scale, color="k", lw=1.2, label="trained in ODE chemistry")
     if ode["lo95"] is not None:
         ax.axhspan(ode["lo95"] * scale, ode["hi95"] * scale, color="k", alpha=0.08)
@@ -54,7 +60,7 @@ def plot_omega_study(summary: dict, path, title: str | None = None) -> None:
     n = len(summary["ode"].get("values") or [])
     ax.set_title(title or f"{summary['task']}: trained at Ω ({summary['kinetics']}"
                           + (f", {ep[0]} epochs" if len(ep) == 1 else "")
-                          + f"), mean and 95 % interval over {n} seeds", fontsize=10)
+                          + f"), mean and 95 % interval over seeds (ODE: {n})", fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
     save_figure(fig, path)
