@@ -53,8 +53,9 @@ MAX_EVENTS_PER_PHASE = 10 ** 11
 
 RUNAWAY_FACTOR = 200.0
 """Exact SSA: a phase may fire at most this many times the firings the ODE predicts for the
-first step with its sample loaded (and at least 1e6) — more means the counts have grown without bound (a diverging
-training at a small Ω), and the run stops with a SimulationError instead of running for days."""
+first step with its sample loaded (and at least 1e6) — more means the counts have grown without
+bound (a diverging training at a small Ω), and the run stops with a SimulationError instead of
+running for days."""
 
 _NOISE, _EVAL = 1, 2
 
