@@ -198,8 +198,11 @@ def test_headline_is_the_chemical_forward_and_the_ideal_run_is_compared():
     m = r.metrics[0]
     assert m["evaluated_by"] == "chemical forward pass"
     ds = r.dataset
-    chem = chemical_predict(r.setup, r.final_state[0], ds.X_test)
-    np.testing.assert_allclose(r.chemical_predictions[0]["test"], chem, atol=1e-9)
+    # the points of all splits are integrated as pots of stacked systems that share adaptive
+    # steps: the same points in the same chunks give the same numbers
+    X_all = np.concatenate([ds.split(s)[0] for s in ("train", "val", "test")])
+    chem = chemical_predict(r.setup, r.final_state[0], X_all, r.config.solver)[-len(ds.X_test):]
+    np.testing.assert_allclose(r.chemical_predictions[0]["test"], chem, atol=1e-12)
     assert m["test"]["loss"] == pytest.approx(evaluate(ds, chem, ds.Y_test)["half_mse"])
     ideal = predict_params(r.spec, r.params[0], ds.X_test)
     assert m["ideal_predictor"]["test"]["loss"] == pytest.approx(
