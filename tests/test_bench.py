@@ -153,12 +153,11 @@ def test_stochastic_bench_entry(quick_results):
     method, events per step consistent with the chemistry, the ≥ 10 M firings/s target listed."""
     res, text = quick_results
     st = res["benchmarks"]["stochastic"]
-    from neuralcrn.compiler import compile_two_phase
     from neuralcrn.tasks import get_task
-    c = compile_two_phase(get_task("xor").model_spec)     # the circuit of `neuralcrn train xor`
-    net = c.network
-    circ = st["circuit"]
-    assert (circ["species"], circ["reactions"]) == (net.n_species, net.n_reactions)
+    from neuralcrn.training import chemical_setup
+    net = chemical_setup(get_task("xor").model_spec, "two-phase").circuit.network
+    assert (st["circuit"]["species"], st["circuit"]["reactions"]) == (net.n_species,
+                                                                      net.n_reactions)
     kinds = [m["kinetics"] for m in st["methods"]]
     assert kinds[0] == "ssa" and {"tau-leap", "cle"} <= set(kinds)
     ssa = st["methods"][0]

@@ -25,7 +25,7 @@ def _cfg(kinetics, **kw):
 @pytest.mark.parametrize("kinetics", sorted(POINTS))
 def test_reproducible_per_seed_and_replicates_are_seeds(kinetics):
     """Same seed, same counts; replicate 0 of a K-replicate run is the single run (replicate k
-    draws its initial parameters, sample order and noise from seed + k)."""
+    draws its data set, initial parameters, sample order and noise from seed + k)."""
     a = train(_cfg(kinetics, seed=1))
     b = train(_cfg(kinetics, seed=1))
     np.testing.assert_array_equal(a.final_state, b.final_state)
@@ -161,6 +161,14 @@ def test_minimal_circuit_and_resume_continue_the_noise_streams(tmp_path):
     assert a["epochs"] == b["epochs"] == 3
     assert a["test"] == b["test"] and a["test_stochastic_forward"] == b["test_stochastic_forward"]
     assert a["circuit"]["species"] == 10 and a["test"]["loss"] < 1.0
+
+
+def test_runaway_limit_counts_the_loaded_sample():
+    """Regression: the limit came from a step with nothing loaded (≈ 1e3 firings per phase on
+    linear regression), so its 1e6 floor stopped a healthy exact-SSA step at Ω = 1000, whose
+    feedforward phase fires ≈ 1.6e6 times (docs/stochastic.md)."""
+    res = convergence("linear-regression", "ssa", [1000.0], steps=1, replicates=1)
+    assert res["rows"][0]["events_per_step"]["feedforward"] > 1e6
 
 
 def test_runaway_counts_stop_the_run(monkeypatch):

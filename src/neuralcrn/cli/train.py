@@ -29,14 +29,15 @@ def _stochastic_forward_lines(result) -> list[str]:
         return []
     c = result.config
     name = f"test, {c.kinetics} forward at Ω = {c.volume:g}"
+    note = ("(the rows above: the ODE forward pass from the learned counts / Ω)"
+            if result.metrics[0]["evaluated_by"] == "chemical forward pass" else
+            "(the rows above: the ideal predictor on the learned counts / Ω)")
     if c.replicates == 1:
         r = result.metrics[0]["test_stochastic_forward"]
-        return [f"{name:26s} {_fmt_loss(r):>10s} {_fmt_acc(r.get('accuracy')):>9s}",
-                "(the rows above: the ODE forward pass from the learned counts / Ω)"]
+        return [f"{name:26s} {_fmt_loss(r):>10s} {_fmt_acc(r.get('accuracy')):>9s}", note]
     s = result.summary
     return [f"{name:26s} {_fmt_stat(s.get('test_stochastic_forward.loss')):>18s} "
-            f"{_fmt_stat(s.get('test_stochastic_forward.accuracy'), True):>16s}",
-            "(the rows above: the ODE forward pass from the learned counts / Ω)"]
+            f"{_fmt_stat(s.get('test_stochastic_forward.accuracy'), True):>16s}", note]
 
 
 def _fmt_loss(r):

@@ -9,12 +9,20 @@ Two studies, each a reproducible command (results as JSON/CSV, a plot):
       python -m neuralcrn.training._omega_study convergence --task xor --kinetics cle \\
           --omegas 1e3 1e4 1e5 1e6 --steps 20 --replicates 4 --out runs/omega/convergence-xor.json
 
-* **accuracy / loss against Ω** — full training at each Ω (≥ 5 seeds), the ODE result as the
-  reference line, Ω₅₀ (halfway between chance and the ODE result) and Ω₉₉ (within one point of
-  the ODE accuracy, or 1 % of its loss)::
+* **accuracy / loss against Ω** — full training at each Ω (≥ 5 seeds, each its own data set,
+  initial parameters, sample order and noise), the ODE result as the reference line, Ω₅₀
+  (halfway between chance and the ODE result) and Ω₉₉ (within one point of the ODE accuracy, or
+  1 % of the loss range)::
 
       python -m neuralcrn.training._omega_study study --task xor --kinetics ssa \\
           --omegas 10 30 100 300 --seeds 5 --out runs/omega/xor-ssa.json
+
+  Two evaluations of every circuit trained at Ω, both on the test set, both against the same
+  ODE reference: ``test_stochastic_forward`` — the forward pass simulated by the same method at
+  the same Ω (**the headline**: what a circuit of that many molecules answers), and ``test`` —
+  the ODE forward pass from the learned counts / Ω (the learned parameters read out
+  noise-free). ``summarize`` combines the points of several methods (e.g. the exact SSA at
+  small Ω and tau-leaping above).
 
 Every point is :func:`~neuralcrn.training._stochastic.train_stochastic_point` ("one
 configuration at one Ω with one seed → metrics dict"), so a distributed runner can farm the
@@ -44,7 +52,7 @@ CHANCE = {"accuracy": 0.5}
 # ------------------------------------------------------------------ convergence to the ODE
 def convergence(task: str, kinetics: str, omegas, *, steps: int = 20, replicates: int = 4,
                 seed: int = 0, epsilon: float = 0.03, cle_dt: float = 1e-2,
-                cle_rtol: float = 1e-3) -> dict:
+                cle_rtol: float = 1e-3, spec=None) -> dict:
     """RMS parameter difference between stochastic and ODE chemical training after ``steps``
     SGD steps, for each Ω in ``omegas``.
 
@@ -52,14 +60,15 @@ def convergence(task: str, kinetics: str, omegas, *, steps: int = 20, replicates
     in the same order; the stochastic runs use ``replicates`` noise streams (seeds seed … +K−1
     *for the noise only*). RMS = √(mean over replicates and parameters of (θ_Ω − θ_ODE)²).
     Returns ``{"rows": [{"volume", "rms", "rms_se", "seconds", "events_per_step"}], "slope",
-    …}`` (``slope``: least-squares log-log slope of rms against Ω; −½ expected).
+    …}`` (``slope``: least-squares log-log slope of rms against Ω; −½ expected). ``spec``: a
+    :class:`~neuralcrn.ideal.ModelSpec` instead of the task's.
     """
     from ..tasks import epoch_order, get_task
     from ._chemical import SolverSettings, chemical_epoch, chemical_setup
     from ._stochastic import StochasticEpoch, stochastic_protocol
 
     t = get_task(task)
-    spec = t.model_spec
+    spec = spec if spec is not None else t.model_spec
     ds = t.make_data(seed)
     X, Y = ds.split("train")
     order = np.asarray(epoch_order(seed, 0, X.shape[0]))
@@ -95,16 +104,19 @@ def convergence(task: str, kinetics: str, omegas, *, steps: int = 20, replicates
 
 
 def fit_slope(x, y) -> float:
-    """Least-squares slope of log y against log x."""
+    """Least-squares slope of log y against log x (nan for fewer than two points)."""
+    if len(x) < 2:
+        return float("nan")
     lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
     return float(np.polyfit(lx, ly, 1)[0])
 
 
 # ------------------------------------------------------------------ accuracy / loss vs Ω
 def run_study(task: str, kinetics: str, omegas, seeds, *, epochs: int | None = None,
-              log=None, done=(), save=None) -> list[dict]:
+              spec=None, log=None, done=(), save=None) -> list[dict]:
     """Train every seed with the ODE and every (Ω, seed) with ``kinetics``; returns the list of
-    per-point metrics dicts (:func:`train_stochastic_point`). Points already in ``done`` (same
+    per-point metrics dicts (:func:`train_stochastic_point`; ``spec``: a
+    :class:`~neuralcrn.ideal.ModelSpec` instead of the task's). Points already in ``done`` (same
     kinetics, Ω and seed) are kept, not retrained; ``save(points)`` is called after each point
     (so an interrupted study resumes where it stopped)."""
     say = log or (lambda m: None)
@@ -115,7 +127,8 @@ def run_study(task: str, kinetics: str, omegas, seeds, *, epochs: int | None = N
     for kin, omega, s in todo:
         if (kin, omega, s) in have:
             continue
-        p = train_stochastic_point(task, kin, 0.0 if omega is None else omega, s, epochs=epochs)
+        p = train_stochastic_point(task, kin, 0.0 if omega is None else omega, s, epochs=epochs,
+                                   spec=spec)
         points.append(p)
         say(f"{kin}{'' if omega is None else f' Ω = {omega:g}'} seed {s}: {_headline(p)} "
             f"({p['wall_s']:.0f} s)")
@@ -127,9 +140,14 @@ def run_study(task: str, kinetics: str, omegas, seeds, *, epochs: int | None = N
 def _headline(p: dict) -> str:
     if p.get("failed"):
         return "diverged (stopped: runaway counts)"
-    t = p["test"]
-    acc = "" if t.get("accuracy") is None else f" accuracy {100 * t['accuracy']:.1f} %"
-    return f"test loss {t['loss']:.4g}{acc}"
+
+    def one(t):
+        acc = "" if t.get("accuracy") is None else f", accuracy {100 * t['accuracy']:.1f} %"
+        return f"loss {t['loss']:.4g}{acc}"
+    if "test_stochastic_forward" not in p:
+        return f"test {one(p['test'])}"
+    return (f"test, forward at Ω: {one(p['test_stochastic_forward'])}; ODE forward of the "
+            f"learned counts: {one(p['test'])}")
 
 
 def _metric_name(points) -> str:
@@ -155,15 +173,20 @@ def _interval(v, log: bool = False):
 EXACTNESS = ("ssa", "tau-leap", "cle")
 """Where several methods measured one Ω, the thresholds use the first of these."""
 
+HEADLINE = "test_stochastic_forward"
+"""The Ω study's headline evaluation: the trained circuit's forward pass at the training Ω."""
+
 
 def summarize_study(points: list[dict], split: str = "test") -> dict:
     """Mean and 95 % interval (t-distribution over seeds) of the test metric per method and Ω
-    and per evaluation (``test``: the ODE forward pass of the learned counts;
-    ``test_stochastic_forward``: the forward pass at Ω), the ODE reference (the ODE points'
-    mean), and Ω₅₀ / Ω₉₉ (:func:`omega_thresholds`) of the curve that takes, at each Ω, the
-    most exact method measured there (:data:`EXACTNESS`). Points of several methods (e.g. the
-    exact SSA at small Ω and tau-leaping above) may be combined. A diverged run (``failed``)
-    counts as the constant predictor (``chance``); rows report how many diverged."""
+    and per evaluation (``test_stochastic_forward``: the forward pass at Ω, the headline
+    :data:`HEADLINE`; ``split``, default ``test``: the ODE forward pass of the learned counts),
+    the ODE reference (the ODE points' mean of ``split``), and Ω₅₀ / Ω₉₉
+    (:func:`omega_thresholds`, as ``thresholds_<evaluation>``) of the curve that takes, at each
+    Ω, the most exact method measured there (:data:`EXACTNESS`). Points of several methods
+    (e.g. the exact SSA at small Ω and tau-leaping above) may be combined. A diverged run
+    (``failed``) counts as the constant predictor (``chance``); rows report how many
+    diverged."""
     metric = _metric_name(points)
     log = metric == "loss"
     ode = [p for p in points if p["kinetics"] == "ode"]
@@ -177,7 +200,7 @@ def summarize_study(points: list[dict], split: str = "test") -> dict:
         at = [p for p in sto if p["volume"] == omega and p["kinetics"] == kin]
         failed = [p for p in at if p.get("failed")]
         row = {"kinetics": kin, "volume": omega, "n": len(at), "diverged": len(failed)}
-        for key in (split, "test_stochastic_forward"):
+        for key in (HEADLINE, split):
             # a diverged run (stopped for runaway counts) counts as the constant predictor
             vals = [p[key][metric] for p in at if key in p and p[key].get(metric) is not None]
             vals += [chance] * len(failed)
@@ -190,7 +213,14 @@ def summarize_study(points: list[dict], split: str = "test") -> dict:
         rows.append(row)
     kinds = sorted({p["kinetics"] for p in sto}, key=EXACTNESS.index)
     out = {"task": points[0]["task"], "kinetics": "+".join(kinds), "metric": metric,
-           "split": split, "average": "geometric" if log else "arithmetic", "chance": chance,
+           "split": split, "headline": HEADLINE, "evaluations": {
+               HEADLINE: "the trained circuit's forward pass simulated by the same method at the "
+                         "training Ω (what a circuit of that many molecules answers)",
+               split: "the ODE forward pass from the learned counts / Ω (the learned "
+                      "parameters read out noise-free); for the ODE points: the ODE forward "
+                      "pass"},
+           "epochs": sorted({p["epochs"] for p in points if p.get("epochs") is not None}),
+           "average": "geometric" if log else "arithmetic", "chance": chance,
            "ode": {"mean": ref[0], "lo95": ref[1], "hi95": ref[2],
                    "values": [p[split][metric] for p in ode]},
            "rows": rows}
@@ -198,7 +228,7 @@ def summarize_study(points: list[dict], split: str = "test") -> dict:
     for r in rows:  # rows are sorted by Ω, then exactness: keep the first per Ω
         best.setdefault(r["volume"], r)
     curve = [best[o] for o in sorted(best)]
-    for key in (split, "test_stochastic_forward"):
+    for key in (HEADLINE, split):
         out[f"thresholds_{key}"] = omega_thresholds(curve, key, metric, ref[0], chance)
     return out
 
@@ -255,6 +285,8 @@ def main(argv=None) -> int:
                                          "Ω ranges) into one summary and plot")
     z.add_argument("inputs", nargs="+")
     z.add_argument("--out", required=True)
+    z.add_argument("--produced-by", action="append", default=[],
+                   help="a command that produced the points (recorded in the summary)")
     c = sub.add_parser("convergence", help="RMS(θ_Ω − θ_ODE) after a fixed number of steps")
     s = sub.add_parser("study", help="test accuracy/loss against Ω; Ω₅₀, Ω₉₉; plot")
     for p in (c, s):
@@ -266,8 +298,13 @@ def main(argv=None) -> int:
     c.add_argument("--steps", type=int, default=20)
     c.add_argument("--replicates", type=int, default=4)
     c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--cle-rtol", type=float, default=1e-3, help="CLE relative tolerance")
     s.add_argument("--seeds", type=int, default=5, help="seeds 0 … N−1 per Ω")
     s.add_argument("--epochs", type=int)
+    for p in (c, s):
+        p.add_argument("--learning-rate", type=float, help="η [task default]")
+        p.add_argument("--hidden", type=int, help="hidden width n [task default]")
+        p.add_argument("--horizon", type=float, help="forward-phase duration T [task default]")
     a = ap.parse_args(argv)
     if a.what == "summarize":
         points, seen = [], set()
@@ -280,7 +317,8 @@ def main(argv=None) -> int:
         return _finish(a, points, argv)
     if a.what == "convergence":
         res = convergence(a.task, a.kinetics, a.omegas, steps=a.steps,
-                          replicates=a.replicates, seed=a.seed)
+                          replicates=a.replicates, seed=a.seed, spec=_spec(a),
+                          cle_rtol=a.cle_rtol)
         for r in res["rows"]:
             print(f"Ω = {r['volume']:9.3g}  rms = {r['rms']:.3e}  ({r['seconds']:.1f} s)")
         print(f"log-log slope {res['slope']:.3f} (expected −0.5)")
@@ -289,13 +327,29 @@ def main(argv=None) -> int:
         _write_json(a.out, res)
         return 0
     done = []
-    if Path(a.out).is_file():  # resume
+    if Path(a.out).is_file():  # resume: the points of the same model and number of epochs
+        from ..tasks import get_task
+        t = get_task(a.task)
+        spec = _spec(a) or t.model_spec
+        want = {"hidden": spec.hidden, "T": spec.T, "alpha": spec.alpha,
+                "learning_rate": spec.learning_rate}
+        epochs = a.epochs if a.epochs is not None else t.epochs
         done = [p for p in json.loads(Path(a.out).read_text()).get("points", [])
-                if p.get("epochs") is not None]
+                if p.get("model") == want and p.get("epochs") == epochs]
     points = run_study(a.task, a.kinetics, a.omegas, list(range(a.seeds)), epochs=a.epochs,
-                       log=lambda m: print(m, flush=True), done=done,
+                       spec=_spec(a), log=lambda m: print(m, flush=True), done=done,
                        save=lambda pts: _write_json(a.out, {"points": pts}))
     return _finish(a, points, argv)
+
+
+def _spec(a):
+    """The task's model with the command line's overrides, or None (the task's own)."""
+    over = {k: v for k, v in (("learning_rate", a.learning_rate), ("hidden", a.hidden),
+                              ("T", a.horizon)) if v is not None}
+    if not over:
+        return None
+    from ..tasks import get_task
+    return get_task(a.task).model_spec.replace(**over)
 
 
 def _finish(a, points, argv) -> int:
@@ -303,6 +357,8 @@ def _finish(a, points, argv) -> int:
     summ = summarize_study(points)
     summ["command"] = "python -m neuralcrn.training._omega_study " + " ".join(
         sys.argv[1:] if argv is None else argv)
+    if getattr(a, "produced_by", None):
+        summ["points_produced_by"] = a.produced_by
     _write_json(a.out, {"summary": summ, "points": points})
     from ..plots import plot_omega_study  # the command line is above the plots layer
     plot_omega_study(summ, Path(a.out).with_suffix(".png"))

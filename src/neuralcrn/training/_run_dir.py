@@ -196,8 +196,10 @@ def metrics_dict(result: TrainResult) -> dict:
         d["test_stochastic_forward"] = m0.get("test_stochastic_forward")
         d["stochastic"] = result.stochastic
         d["evaluation"] += (f"; the circuit trained on molecule counts ({result.config.kinetics} "
-                            f"at Ω = {result.config.volume:g}): train/val/test run the ODE "
-                            f"forward pass from the learned counts / Ω; "
+                            f"at Ω = {result.config.volume:g}): train/val/test "
+                            + ("run the ODE forward pass from" if m0["evaluated_by"] ==
+                               "chemical forward pass" else "use the ideal predictor on")
+                            + " the learned counts / Ω; "
                             f"test_stochastic_forward: the same phases simulated by "
                             f"{result.config.kinetics} at the training Ω (the honest one)")
     d["wall_time_s"] = {"total": t.get("total"), "setup": t.get("setup"),

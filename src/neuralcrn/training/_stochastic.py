@@ -16,8 +16,8 @@ to 0, and switches phases. The initial parameters are loaded the same way once; 
 parameters exist only as counts, carried from step to step and epoch to epoch (the CLE carries
 its continuous counts). Propensities follow SPEC §8 (no 1/ν!, falling factorials).
 
-**Noise streams.** Replicate k (seed s + k, as for the initial parameters and the sample order;
-the data set is the one of s) draws its noise in epoch e from numba's generator seeded with
+**Noise streams.** Replicate k (seed s + k, as for its data set, initial parameters and sample
+order) draws its noise in epoch e from numba's generator seeded with
 ``SeedSequence([s + k, e, 1])``; evaluation forward passes use ``SeedSequence([s + k, 2])``. So a
 run is reproducible per seed, the K replicates are independent noise streams, and replicate 0 is
 the single run with seed s.
@@ -33,6 +33,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..compiler import load_sample
 from ..errors import SimulationError, SpecError
 from ..kinetics import compile_network
 from ..kinetics._phased import check_volume, count_state, phased_network
@@ -52,8 +53,9 @@ MAX_EVENTS_PER_PHASE = 10 ** 11
 
 RUNAWAY_FACTOR = 200.0
 """Exact SSA: a phase may fire at most this many times the firings the ODE predicts for the
-first step (and at least 1e6) — more means the counts have grown without bound (a diverging
-training at a small Ω), and the run stops with a SimulationError instead of running for days."""
+first step with its sample loaded (and at least 1e6) — more means the counts have grown without
+bound (a diverging training at a small Ω), and the run stops with a SimulationError instead of
+running for days."""
 
 _NOISE, _EVAL = 1, 2
 
@@ -106,16 +108,21 @@ class StochasticProtocol(NamedTuple):
                                                 "loaded sample"))
 
 
-def firing_priority(setup, state) -> np.ndarray:
+def firing_priority(setup, state, sample=None) -> np.ndarray:
     """``(P, R)`` expected firings per unit Ω of every reaction in each phase of one step from
-    ``state`` (concentrations; the host's wash applied, nothing loaded): ∫ rate dt of the ODE
-    (scipy LSODA, loose tolerances). Used only to order the exact SSA's search (hot reactions
-    first), never to change the simulated process."""
+    ``state`` (concentrations; the host's wash applied; ``sample`` ``(x, y)`` loaded if given,
+    else nothing): ∫ rate dt of the ODE (scipy LSODA, loose tolerances). Used to order the
+    exact SSA's search (hot reactions first, from the unloaded state) and to size its runaway
+    limit (:data:`RUNAWAY_FACTOR`), never to change the simulated process."""
     from scipy.integrate import solve_ivp
     prog = setup.program
     arrays = compile_network(setup.circuit.network)
     idx, stoich = np.asarray(arrays.reactant_index), np.asarray(arrays.stoich)
-    s = np.asarray(state, dtype=np.float64) * np.asarray(prog.keep)
+    if sample is None:
+        s = np.asarray(state, dtype=np.float64) * np.asarray(prog.keep)
+    else:
+        s = np.asarray(load_sample(prog, np.asarray(state, dtype=np.float64),
+                                   *(np.asarray(v, dtype=np.float64) for v in sample)))
     out = []
     for k, dur in zip(np.asarray(prog.rate_constants), np.asarray(prog.durations)):
         def rates(x, k=k):
@@ -231,6 +238,7 @@ class StochasticEpoch:
         self.events = [[] for _ in self.seeds]
         self.stats = np.zeros((len(self.seeds), 3))
         self.max_events = MAX_EVENTS_PER_PHASE
+        self._limit_state = None
         self.seconds = 0.0
         self.cpu_seconds = 0.0
         self.compile_seconds = 0.0
@@ -257,15 +265,23 @@ class StochasticEpoch:
         (concentrations; :func:`firing_priority`) and set the runaway limit from them. Done
         once (the first call does it from its own state unless this was called before — a
         resumed run passes the run's initial state, so its search order, hence its noise
-        realisation, is the uninterrupted run's)."""
+        realisation, is the uninterrupted run's). The runaway limit is set on the next call
+        from the same state with that call's first sample loaded (an unloaded step fires far
+        less than a real one)."""
         self._reorder = False
         if self.kinetics != "ssa":
             return
-        omega = self.protocol.volume
         priority = firing_priority(setup, state)
-        self.protocol = stochastic_protocol(setup, omega, priority)
+        self.protocol = stochastic_protocol(setup, self.protocol.volume, priority)
+        self._limit_state = np.asarray(state, dtype=np.float64)
+
+    def _set_limit(self, setup, x, y) -> None:
+        """max_events = RUNAWAY_FACTOR × Ω × the busiest phase's expected firings of one step
+        with sample (x, y) loaded into the ordering state (at least 1e6)."""
+        loaded = firing_priority(setup, self._limit_state, (x, y))
+        self._limit_state = None
         self.max_events = int(min(MAX_EVENTS_PER_PHASE, max(
-            1e6, RUNAWAY_FACTOR * omega * float(np.max(priority.sum(axis=1))))))
+            1e6, RUNAWAY_FACTOR * self.protocol.volume * float(np.max(loaded.sum(axis=1))))))
 
     def _counts_of(self, state) -> np.ndarray:
         state = np.asarray(state, dtype=np.float64)
@@ -284,6 +300,8 @@ class StochasticEpoch:
         counts = self._counts_of(np.asarray(state)[None] if not batched else state).copy()
         if self._reorder:
             self.order_from(setup, counts[0] / self.protocol.volume)
+        if self._limit_state is not None and Xs.shape[1]:
+            self._set_limit(setup, Xs[0, 0], Ys[0, 0])
         K, N = Xs.shape[0], Xs.shape[1]
         if K != len(self.seeds):
             raise SpecError(f"expected {len(self.seeds)} replicates, got {K}")
@@ -403,34 +421,48 @@ def chance_level(dataset) -> dict:
 def train_stochastic_point(task: str, kinetics: str, volume: float, seed: int = 0, *,
                            epochs: int | None = None, spec=None, epsilon: float = DEFAULT_EPSILON,
                            cle_dt: float = DEFAULT_CLE_DT, cle_rtol: float = DEFAULT_CLE_RTOL,
-                           chemical_eval: bool = True) -> dict:
+                           chemical_eval: bool = True, ideal_reference: bool = False) -> dict:
     """Train one configuration at one Ω with one seed and return its metrics (plain dict).
 
     ``kinetics`` ``"ode"`` trains the ODE chemistry (``volume`` ignored) — the reference of an Ω
-    study. The dict: ``task, kinetics, volume, seed, epochs``, ``test`` / ``val`` / ``train``
-    ``{"loss", "accuracy"}`` (the ODE forward pass of the learned counts; ``ideal_predictor``:
-    the ideal math on the same parameters), ``test_stochastic_forward`` (the forward pass at
-    the same Ω and method), ``chance`` (the
-    constant predictor's test metrics, :func:`chance_level`), ``stochastic`` (events per step,
-    speed), ``wall_s``. A run stopped because its counts grew without bound (a diverging
-    training, :data:`RUNAWAY_FACTOR`) returns ``failed`` (the message) and test metrics None. Used by ``python -m neuralcrn.training._omega_study``
-    and meant for studies that farm points out to workers.
+    study. The dict: ``task, kinetics, volume, seed, epochs``; ``train`` / ``val`` / ``test``
+    ``{"loss", "accuracy", …}`` — the headline of :func:`~neuralcrn.training.train`: with
+    ``chemical_eval`` the circuit's **ODE** forward pass from the learned counts / Ω (the
+    circuit read out noise-free), else the ideal predictor; ``ideal_predictor`` (the ideal math
+    on the same parameters); ``test_stochastic_forward`` (stochastic kinetics only: the forward
+    pass on every test point simulated by the same method **at the training Ω** — the number a
+    circuit at Ω actually answers); ``chance`` (the constant predictor's test metrics,
+    :func:`chance_level`); ``model`` (n, T, α, η); ``stochastic`` (events per step, speed);
+    ``settings``; ``wall_s``.
+    ``ideal_reference`` also trains the ideal math from the same start (``ideal_training``,
+    ``vs_ideal_training``; off by default: a study's reference is the ODE point). The data set,
+    initial parameters and sample order are those of ``seed``. A run stopped because its counts
+    grew without bound (a diverging training, :data:`RUNAWAY_FACTOR`) returns ``failed`` (the
+    message) and test metrics None. Used by ``python -m neuralcrn.training._omega_study`` and
+    meant for studies that farm points out to workers.
     """
     from ._loop import TrainConfig, train
     stochastic = kinetics != "ode"
     cfg = TrainConfig(task=task, epochs=epochs, seed=seed, spec=spec, kinetics=kinetics,
                       volume=float(volume) if stochastic else None, tau_epsilon=epsilon,
-                      cle_dt=cle_dt, cle_rtol=cle_rtol, chemical_eval=chemical_eval, eval_every=0)
+                      cle_dt=cle_dt, cle_rtol=cle_rtol, chemical_eval=chemical_eval,
+                      ideal_reference=ideal_reference, eval_every=0)
+    from ..tasks import get_task
+    t = get_task(task)
+    used = spec if spec is not None else t.model_spec
+    model = {"hidden": used.hidden, "T": used.T, "alpha": used.alpha,
+             "learning_rate": used.learning_rate}
     t0 = time.perf_counter()
     try:
         res = train(cfg)
     except SimulationError as e:  # a diverging run (runaway counts): recorded, not raised
         return {"task": task, "kinetics": kinetics, "volume": float(volume), "seed": int(seed),
-                "epochs": epochs, "failed": str(e), "test": {"loss": None, "accuracy": None},
+                "epochs": epochs if epochs is not None else t.epochs, "failed": str(e),
+                "test": {"loss": None, "accuracy": None}, "model": model,
                 "wall_s": time.perf_counter() - t0}
     m = dict(res.metrics[0])
     return {"task": task, "kinetics": kinetics, "volume": float(volume) if stochastic else None,
             "seed": int(seed), "epochs": res.epochs, **m, "chance": chance_level(res.dataset),
-            "stochastic": res.stochastic,
+            "model": model, "stochastic": res.stochastic,
             "settings": {"tau_epsilon": epsilon, "cle_dt": cle_dt, "cle_rtol": cle_rtol},
             "wall_s": time.perf_counter() - t0}
