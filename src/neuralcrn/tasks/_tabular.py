@@ -134,10 +134,11 @@ def read_text(path) -> str:
 
 
 def _read_rows(path: Path):
-    """(header, [(line, fields)]) of a CSV file; blank lines and '#' lines are skipped."""
+    """(header, [(line, fields)]) of a CSV file; blank lines and '#' lines are skipped; blanks
+    after a comma are ignored, also before a quoted field (``a, "b c"``)."""
     header, rows = None, []
     lines = read_text(path).splitlines()
-    reader = csv.reader(lines)
+    reader = csv.reader(lines, skipinitialspace=True)
     for fields in reader:
         lineno = reader.line_num
         if not fields or (len(fields) == 1 and not fields[0].strip()) \
