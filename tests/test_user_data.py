@@ -166,7 +166,7 @@ BAD = [
     ("a,b,kind\n" + "".join(f"{i},5,{'xy'[i % 2]}\n" for i in range(20)), ["kind"],
      "column 'b' (column 2 of the features) is constant (every row is 5)"),
     ("a,b,kind\n" + "".join(f"{i},{i * i % 7},{'x' if i < 18 else 'y'}\n" for i in range(20)),
-     ["kind"], "class 'y' has 2 samples"),
+     ["kind"], "bad.csv: column 'kind': class 'y' (on lines 20, 21) has 2 samples"),
     ("a,b,kind\n1,2,x\n", ["label"], "unknown target column 'label'; the columns are a, b, kind"),
     ("a,b,kind\n" + "".join(f"{i},{i % 3},x\n" for i in range(10)), ["kind"],
      "target column 'kind' has only one class ('x')"),
