@@ -166,7 +166,7 @@ BAD = [
     ("a,b,kind\n" + "".join(f"{i},5,{'xy'[i % 2]}\n" for i in range(20)), ["kind"],
      "column 'b' (column 2 of the features) is constant (every row is 5)"),
     ("a,b,kind\n" + "".join(f"{i},{i * i % 7},{'x' if i < 18 else 'y'}\n" for i in range(20)),
-     ["kind"], "class 'y' has 2 samples"),
+     ["kind"], "bad.csv: column 'kind': class 'y' (on lines 20, 21) has 2 samples"),
     ("a,b,kind\n1,2,x\n", ["label"], "unknown target column 'label'; the columns are a, b, kind"),
     ("a,b,kind\n" + "".join(f"{i},{i % 3},x\n" for i in range(10)), ["kind"],
      "target column 'kind' has only one class ('x')"),
@@ -227,6 +227,28 @@ def test_separate_validation_and_test_files(tmp_path):
     with pytest.raises(DataError, match=r"unseen.csv:3: column 'kind' \(column 4\): class "
                                         r"'delta' does not occur"):
         csv_task(tr, "kind", test=unseen)
+
+
+def test_spreadsheet_export_quirks_are_read(tmp_path):
+    """A CSV as spreadsheets and other tools write it: byte-order mark, CRLF line ends, quoted
+    header names with spaces and parentheses, blanks after commas, scientific notation, quoted
+    numbers, a comment line and a trailing blank line — read to the same numbers as a plain
+    file; the targets are integers 0/1 (two classes, labels '0' < '1')."""
+    X, _ = _blobs(30)
+    y = (X[:, 0] > 11).astype(int)
+    plain = _write_csv(tmp_path / "plain.csv", X, y, header=("t", "p", "c", "ok"))
+    rows = ['\ufeff"temperature (K)", "pressure","c",ok', "# exported 2026-12-01"]
+    rows += [f'{x[0]:.6g}, {x[1]:.6e},"{x[2]:.6g}",{t}' for x, t in zip(X, y)]
+    quirky = tmp_path / "quirky.csv"
+    quirky.write_bytes(("\r\n".join(rows) + "\r\n\r\n").encode("utf-8"))
+    a, b = read_csv_table(plain, "ok"), read_csv_table(quirky, "ok")
+    np.testing.assert_allclose(b.X, X, rtol=1e-5)
+    np.testing.assert_allclose(a.X, X, rtol=1e-5)
+    assert b.features == ("temperature (K)", "pressure", "c")
+    ds = csv_task(quirky, "ok").make_data(0)
+    assert ds.class_names == ("0", "1") and ds.Y_train.shape[1] == 1
+    np.testing.assert_allclose(ds.X_train, csv_task(plain, "ok").make_data(0).X_train,
+                               atol=1e-4)
 
 
 # ------------------------------------------------------------------ splits and scaling

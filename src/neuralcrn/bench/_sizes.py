@@ -16,6 +16,8 @@ default solver settings, second call) against d for the family, and its exponent
     python -m neuralcrn.bench._sizes                 # counts (≈ 1 min: d = 784 has 3e5 reactions)
     python -m neuralcrn.bench._sizes --time          # + time per training step, d ≤ 128
     python -m neuralcrn.bench._sizes --markdown out.md --json out.json
+    python -m neuralcrn.bench._sizes --max-d 2 --task-time digits   # a task's default, solvers
+                                                                   # side by side
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ import time
 
 import numpy as np
 
-__all__ = ["circuit_counts", "family_spec", "size_table", "step_times", "FAMILY_D",
+__all__ = ["circuit_counts", "family_spec", "size_table", "step_times", "task_step_times",
+           "FAMILY_D",
            "FAMILY_HIDDEN", "FAMILY_OUTPUTS", "REAL_TASKS", "main"]
 
 FAMILY_D = (2, 4, 8, 16, 32, 64, 128, 256, 512, 784)
@@ -130,6 +133,45 @@ def step_times(family_d=TIME_D, samples: int = 4, repeats: int = 2, log=None) ->
             "solver": SolverSettings().as_kwargs()}
 
 
+def task_step_times(task: str, samples: int = 4, methods=("auto", "tsit5"),
+                    repeats: int = 2, log=None) -> dict:
+    """Time per chemical training step of a task's default model (seconds), for each ODE method
+    side by side in one process: one compiled epoch over the first ``samples`` training samples
+    of seed 0 from the default initial parameters, the best of ``repeats`` calls.
+
+    Returns ``{"task", "species", "reactions", "samples", "methods": {method: {"step_s",
+    "compile_s", "epoch_min", "losses"}}, "max_state_difference"}`` (the largest difference of
+    the end states between the methods; concentrations) — ``epoch_min``: minutes per epoch of
+    the task's training set at that step time.
+    """
+    from ..tasks import get_task
+    from ..training import CompiledEpoch, SolverSettings, chemical_setup
+    t = get_task(task)
+    setup = chemical_setup(t.model_spec, "two-phase")
+    ds = t.make_data(0)
+    state = setup.initial_state(t.init_params(0))
+    X, Y = ds.X_train[:samples], ds.Y_train[:samples]
+    out, finals = {}, []
+    for m in methods:
+        fn = CompiledEpoch(setup, samples, None, SolverSettings(method=m))
+        best = np.inf
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            s, losses = fn(setup, state, X, Y)
+            s = np.asarray(s)
+            best = min(best, time.perf_counter() - t0)
+        finals.append(s)
+        out[m] = {"step_s": best / samples, "compile_s": fn.compile_seconds,
+                  "epoch_min": best / samples * len(ds.X_train) / 60,
+                  "losses": np.asarray(losses).tolist()}
+        if log:
+            log(f"{task}, {m}: {best / samples:.3f} s per step")
+    diff = max((float(np.abs(f - finals[0]).max()) for f in finals[1:]), default=0.0)
+    net = setup.circuit.network
+    return {"task": task, "species": net.n_species, "reactions": net.n_reactions,
+            "samples": samples, "methods": out, "max_state_difference": diff}
+
+
 def markdown(result: dict) -> str:
     """The README tables."""
     out = ["| model | d | hidden n | outputs m | species | reactions | max molecularity |",
@@ -156,6 +198,12 @@ def markdown(result: dict) -> str:
         out.append("")
         out.append(f"Time per step grows like d^{t['exponent']:.2f} (d = "
                    f"{t['rows'][0]['d']}…{t['rows'][-1]['d']}).")
+    for r in result.get("task_time", []):
+        ms = ", ".join(f"{m} {v['step_s']:.3f} s ({v['epoch_min']:.1f} min per epoch)"
+                       for m, v in r["methods"].items())
+        out.append("")
+        out.append(f"`{r['task']}` default ({r['reactions']:,} reactions), time per training "
+                   f"step: {ms}; end states {r['max_state_difference']:.1e} apart.")
     return "\n".join(out) + "\n"
 
 
@@ -164,6 +212,9 @@ def main(argv=None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--time", action="store_true", help="also time a training step against d")
     ap.add_argument("--max-d", type=int, default=max(FAMILY_D), help="largest d of the family")
+    ap.add_argument("--task-time", action="append", default=[], metavar="TASK",
+                    help="also time a training step of TASK's default, methods auto and tsit5 "
+                         "side by side (repeatable)")
     ap.add_argument("--json", help="write the results as JSON")
     ap.add_argument("--markdown", help="write the tables as Markdown")
     a = ap.parse_args(argv)
@@ -171,6 +222,8 @@ def main(argv=None) -> int:
     res = size_table([d for d in FAMILY_D if d <= a.max_d], log=log)
     if a.time:
         res["time"] = step_times(log=log)
+    if a.task_time:
+        res["task_time"] = [task_step_times(name, log=log) for name in a.task_time]
     write_outputs(res, markdown(res), a.json, a.markdown)
     return 0
 

@@ -134,10 +134,11 @@ def read_text(path) -> str:
 
 
 def _read_rows(path: Path):
-    """(header, [(line, fields)]) of a CSV file; blank lines and '#' lines are skipped."""
+    """(header, [(line, fields)]) of a CSV file; blank lines and '#' lines are skipped; blanks
+    after a comma are ignored, also before a quoted field (``a, "b c"``)."""
     header, rows = None, []
     lines = read_text(path).splitlines()
-    reader = csv.reader(lines)
+    reader = csv.reader(lines, skipinitialspace=True)
     for fields in reader:
         lineno = reader.line_num
         if not fields or (len(fields) == 1 and not fields[0].strip()) \
@@ -351,7 +352,7 @@ def table_from_frame(frame, target, *, source: str = "<data frame>") -> Table:
 
 # ------------------------------------------------------------------ split and scaling
 def split_indices(n: int, fractions, seed: int, labels=None, *, source: str = "data",
-                  class_names=None):
+                  class_names=None, table=None):
     """Indices ``(train, val, test)`` of a seeded split of ``n`` rows.
 
     With ``labels`` ``(n,)`` (ints) the split is stratified: within each class the rows are
@@ -361,7 +362,8 @@ def split_indices(n: int, fractions, seed: int, labels=None, *, source: str = "d
     and two in training. Without labels: one permutation, the same rounding on n. Each split is
     then shuffled. Sizes do not depend on the seed.
 
-    Raises DataError naming the class with too few samples.
+    Raises DataError naming the class with too few samples (with ``table``, the
+    :class:`Table` the labels come from: also its target column and the class's lines).
     """
     f = _fractions(fractions)
     rng = np.random.default_rng([int(seed), 0x5B11])
@@ -376,6 +378,11 @@ def split_indices(n: int, fractions, seed: int, labels=None, *, source: str = "d
         if short:
             what = "the data" if labels is None else \
                 f"class {class_names[c] if class_names else c!r}"
+            if table is not None and labels is not None:
+                cols = ", ".join(repr(t) for t in table.target_names)
+                at = ", ".join(str(int(r)) for r in table.rows[members[:5]])
+                what = (f"column {cols}: {what} (on {table.row_word}"
+                        f"{'s' if k != 1 else ''} {at}{', …' if k > 5 else ''})")
             minimum = _min_count(f)
             raise DataError(f"{source}: {what} has {k} sample{'s' if k != 1 else ''}; a "
                             f"{'stratified ' if labels is not None else ''}split with fractions "
@@ -582,7 +589,7 @@ def tabular_dataset(name: str, seed: int, *, table: Table, enc: Encoding, fracti
     else:
         s = sum(want)
         idx = split_indices(table.n, tuple(w / s for w in want), seed, labels,
-                            source=table.source, class_names=enc.classes)
+                            source=table.source, class_names=enc.classes, table=table)
     parts = [(table, idx[0]),
              (table, idx[1]) if val is None else (val, _all(val)),
              (table, idx[2]) if test is None else (test, _all(test))]
