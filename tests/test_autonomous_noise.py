@@ -56,12 +56,12 @@ def test_stochastic_kinetics_combine_with_the_chemical_clock():
 
 @pytest.mark.slow
 def test_the_entrained_clock_keeps_time_where_the_free_clock_is_lost(lr_entrained):
-    """Ω = 1e3 (about 20 molecules seed each hand-over): the free-running clock's phase
-    diffuses by ~0.3 time units per period and a dose lands in the wrong window within a few
-    periods; the pacemaker resets the phase every period (seeded: reproducible)."""
+    """Exact SSA at Ω = 1e3: the free-running clock's phase diffuses (window-start offsets with
+    sd ≈ 0.3 time units) until a dose lands in the wrong window (period 11 with this seed); the
+    pacemaker resets the phase every period (sd ≈ 0.04). Seeded: reproducible."""
     spec, _ = lr_entrained
-    free = clock_survival(spec, ClockOptions(), 1e3, 15, method="tau-leap")
-    ent = clock_survival(spec, ClockOptions(**ENTRAINED), 1e3, 15, method="tau-leap")
+    free = clock_survival(spec, ClockOptions(), 1e3, 15, method="direct")
+    ent = clock_survival(spec, ClockOptions(**ENTRAINED), 1e3, 15, method="direct")
     assert free["lost_at"] is not None and free["survived"] < 15
     assert ent["lost_at"] is None and ent["survived"] == 15
     assert ent["offset_sd"] < 0.5 * free["offset_sd"]
