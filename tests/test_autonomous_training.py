@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from neuralcrn.cli import main
 from neuralcrn.errors import SpecError
+from neuralcrn.tasks import get_task
 from neuralcrn.training import TrainConfig, train, write_run
 
 
@@ -82,3 +83,19 @@ def test_cli_clock_chemical(tmp_path):
     r = CliRunner().invoke(main, ["train", "xor", "--clock", "chemical", "--mode", "ideal",
                                   "--out", str(tmp_path / "bad")])
     assert r.exit_code != 0 and "--mode chemical" in r.output
+
+
+def test_auto_is_the_explicit_method_for_the_clocked_network():
+    from neuralcrn.training._autonomous import AUTONOMOUS_METHOD, autonomous_setup
+    setup = autonomous_setup(get_task("linear-regression").model_spec)
+    assert setup.phase_methods("auto") == (AUTONOMOUS_METHOD,) == ("tsit5",)
+    assert setup.phase_methods("kvaerno5") == ("kvaerno5",)
+
+
+def test_cli_clock_options_are_parsed_and_checked(tmp_path):
+    r = CliRunner().invoke(main, ["train", "linear-regression", "--clock", "chemical",
+                                  "--clock-option", "gate=5", "--out", str(tmp_path / "a")])
+    assert r.exit_code != 0 and "gate strength" in r.output
+    r = CliRunner().invoke(main, ["train", "linear-regression", "--clock", "chemical",
+                                  "--clock-option", "pacemaker", "--out", str(tmp_path / "b")])
+    assert r.exit_code != 0 and "NAME=VALUE" in r.output

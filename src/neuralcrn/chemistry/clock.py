@@ -137,6 +137,9 @@ class ChemicalClock:
                 Overlaps fall like ln σ/σ; the solver's cost grows like σ (stiffness kM).
     mass:       M, the conserved total of the phase species and the blank (concentration).
     prefix:     species name prefix.
+    stretch:    ``None`` or one factor ≥ 1 per phase: phase i's window is stretch_i·τ (its leak
+                solves the window formula for σ_i = stretch_i·σ; with unequal windows the
+                formula holds to O(1/(kM)) only, and the measured windows are what counts).
 
     Raises :class:`NetworkError` for invalid names, fewer than 3 phases or out-of-range numbers.
     """
@@ -146,9 +149,15 @@ class ChemicalClock:
     sharpness: float = 300.0
     mass: float = 1.0
     prefix: str = "clock_"
+    stretch: tuple | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "phases", tuple(self.phases))
+        if self.stretch is not None:
+            st = tuple(float(v) for v in self.stretch)
+            if len(st) != len(self.phases) or not all(math.isfinite(v) and v >= 1 for v in st):
+                raise NetworkError(f"stretch needs one factor ≥ 1 per phase, got {self.stretch!r}")
+            object.__setattr__(self, "stretch", st)
         if len(self.phases) < 3:
             raise NetworkError(f"a cyclic clock needs at least 3 phases, got {len(self.phases)}")
         if len(set(self.phases)) != len(self.phases):
@@ -203,8 +212,16 @@ class ChemicalClock:
 
     @property
     def leak_rate(self) -> float:
-        """μ = ε·kM."""
+        """μ = ε·kM (of an unstretched phase)."""
         return self.epsilon * self.kill_rate * self.mass
+
+    @property
+    def leak_rates(self) -> tuple[float, ...]:
+        """μ_i of every phase (stretched phases leak less: longer windows)."""
+        if self.stretch is None:
+            return (self.leak_rate,) * self.n
+        kM = self.fastest_rate
+        return tuple(_solve_epsilon(f * self.sharpness) * kM for f in self.stretch)
 
     @property
     def fastest_rate(self) -> float:
@@ -213,7 +230,7 @@ class ChemicalClock:
 
     def reactions(self) -> list[Reaction]:
         return kill_recruit_reactions(self.signals, self.blank, self.kill_rate,
-                                      [self.leak_rate] * self.n)
+                                      list(self.leak_rates))
 
     # ------------------------------------------------------------ gate species
     def gate(self, phase: str) -> str:
@@ -259,7 +276,7 @@ class ChemicalClock:
         eps, kM, tau = self.epsilon, self.fastest_rate, self.window
         log = math.log(1.0 / eps)
         return ClockPrediction(
-            period=self.n * tau, window=tau,
+            period=tau * (self.n if self.stretch is None else sum(self.stretch)), window=tau,
             duty=(tau - DUTY_CONSTANT / kM) / (self.n * tau),
             overlap_pre=(0.5 * log + PRE_OVERLAP_CONSTANT) / (kM * tau),
             overlap_post=POST_OVERLAP_CONSTANT / (kM * tau), epsilon=eps)

@@ -163,6 +163,22 @@ def _split_option(text):
     return f
 
 
+def _clock_options(texts) -> dict:
+    """``NAME=VALUE`` texts → ClockOptions keyword arguments (numbers; window may be ``none``)."""
+    out = {}
+    for text in texts:
+        name, sep, value = text.partition("=")
+        if not sep:
+            raise click.BadParameter(f"expected NAME=VALUE, got {text!r}",
+                                     param_hint="--clock-option")
+        try:
+            out[name.strip()] = None if value.strip().lower() == "none" else float(value)
+        except ValueError:
+            raise click.BadParameter(f"{name.strip()} needs a number, got {value!r}",
+                                     param_hint="--clock-option") from None
+    return out
+
+
 @main.command("train")
 @click.argument("task", required=False)
 @click.option("--data", "data_csv", type=click.Path(dir_okay=False),
@@ -242,6 +258,10 @@ def _split_option(text):
               help="host: the host switches phases and washes between samples [default]; "
                    "chemical: one autonomous network whose own chemical clock runs every step, "
                    "the host only doses x and y once per clock period.")
+@click.option("--clock-option", "clock_option_texts", multiple=True, metavar="NAME=VALUE",
+              help="A ClockOptions field for --clock chemical (repeatable): window, sharpness, "
+                   "gate, dose_at, mass, pacemaker, hold; e.g. --clock-option pacemaker=0.2 "
+                   "--clock-option hold=3 --clock-option dose_at=0.3333 (entrained clock).")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False),
               help="Continue the run in DIR from its saved chemical state for --epochs more "
                    "epochs [as many as it has done]; bit-identical to an uninterrupted run. "
@@ -252,7 +272,7 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
               schedule, epochs, seed, seeds_text, replicates, out, overwrite, config_path,
               hidden, alpha, horizon, learning_rate, k_ann, method, rtol, atol,
               no_chemical_eval, no_ideal_reference, eval_every, kinetics, volume, tau_epsilon,
-              cle_dt, cle_rtol, quiet, minimal, clock, resume_dir):
+              cle_dt, cle_rtol, quiet, minimal, clock, clock_option_texts, resume_dir):
     """Train a task by online SGD (one sample per step) and write a run folder.
 
     TASK is one of linear-regression, linear-classification, bilinear, sin-square, xor, and,
@@ -333,6 +353,9 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
         cfg = cfg.replace(minimal=True)
     if clock is not None:
         cfg = cfg.replace(clock=clock)
+    if clock_option_texts:
+        cfg = cfg.replace(clock_options={**(cfg.clock_options or {}),
+                                         **_clock_options(clock_option_texts)})
     model = {k: v for k, v in (("hidden", hidden), ("alpha", alpha), ("T", horizon),
                                ("learning_rate", learning_rate)) if v is not None}
     if model or k_ann is not None:

@@ -113,6 +113,9 @@ class ClockOptions:
                 the clock is *entrained* to the doses (its phase error is reset every period;
                 needed under molecular noise). 0: the clock runs freely and the dose interval is
                 its natural period.
+    hold:       the hold window's length in units of τ (≥ 1). With a pacemaker, a long natural
+                hold (e.g. 3) that the dose cuts short lets the clock run early or late by about
+                a window without losing the doses.
     """
 
     window: float | None = None
@@ -121,6 +124,7 @@ class ClockOptions:
     dose_at: float = 0.0
     mass: float = 1.0
     pacemaker: float = 0.0
+    hold: float = 1.0
 
     def __post_init__(self):
         for name in ("sharpness", "gate", "mass"):
@@ -134,6 +138,9 @@ class ClockOptions:
                 and 0 <= self.pacemaker < 1):
             raise SpecError(f"pacemaker must be a fraction of the clock's mass in [0, 1), got "
                             f"{self.pacemaker!r}")
+        if not (isinstance(self.hold, (int, float)) and math.isfinite(self.hold)
+                and self.hold >= 1):
+            raise SpecError(f"hold must be a window factor ≥ 1, got {self.hold!r}")
         if not (isinstance(self.dose_at, (int, float)) and 0 <= self.dose_at < 1):
             raise SpecError(f"dose_at must be a fraction in [0, 1), got {self.dose_at!r}")
         from ..chemistry.clock import MIN_SHARPNESS
@@ -147,15 +154,15 @@ class ClockOptions:
 
     def to_dict(self) -> dict:
         return {"window": self.window, "sharpness": self.sharpness, "gate": self.gate,
-                "dose_at": self.dose_at, "mass": self.mass, "pacemaker": self.pacemaker}
+                "dose_at": self.dose_at, "mass": self.mass, "pacemaker": self.pacemaker,
+                "hold": self.hold}
 
     def resolved_window(self, spec: ModelSpec) -> float:
         return float(spec.T) if self.window is None else float(self.window)
 
     def clock(self, spec: ModelSpec) -> ChemicalClock:
         """The :class:`ChemicalClock` (phases :data:`AUTONOMOUS_PHASES`)."""
-        return ChemicalClock(AUTONOMOUS_PHASES, self.resolved_window(spec), self.sharpness,
-                             self.mass)
+        return _clock(self.resolved_window(spec), self.sharpness, self.mass, self.hold)
 
     def gate_rate(self, spec: ModelSpec) -> float:
         """λ = gate/(Mτ) (per unit signal concentration and time)."""
@@ -202,8 +209,15 @@ class ClockTiming:
     measurement: dict = field(default_factory=dict, compare=False)
     natural_period: float = math.nan
     pacemaker: float = 0.0
+    hold: float = 1.0
     profile: tuple = field(default=((), (), ()), compare=False, repr=False)
     cycle: tuple = field(default=((), ()), compare=False, repr=False)
+
+
+def _clock(window, sharpness, mass, hold) -> ChemicalClock:
+    stretch = None if hold == 1.0 else tuple(hold if p == "hold" else 1.0
+                                            for p in AUTONOMOUS_PHASES)
+    return ChemicalClock(AUTONOMOUS_PHASES, window, sharpness, mass, stretch=stretch)
 
 
 PACE = "pace"
@@ -232,11 +246,11 @@ def _crossing_after(t, a, b, t0=0.0):
 
 @functools.lru_cache(maxsize=32)
 def _timing(window: float, sharpness: float, gate: float, mass: float, dose_at: float,
-            pacemaker: float = 0.0) -> ClockTiming:
+            pacemaker: float = 0.0, hold: float = 1.0) -> ClockTiming:
     from ..kinetics import simulate
     from ..kinetics._oscillation import measure_clock
 
-    clock = ChemicalClock(AUTONOMOUS_PHASES, window, sharpness, mass)
+    clock = _clock(window, sharpness, mass, hold)
     m = measure_clock(clock, gates=GATED_PHASES)
     ph = {p: k for k, p in enumerate(AUTONOMOUS_PHASES)}
     t_dose = float(m.starts[ph["hold"]] + dose_at * m.windows[ph["hold"]])
@@ -322,7 +336,8 @@ def clock_timing(spec: ModelSpec, options: ClockOptions = ClockOptions()) -> Clo
     and dose position): its limit cycle, the dose time, the clock state there and the
     effective forward time T_eff of the gates (a few seconds the first time; tight tolerances)."""
     return _timing(options.resolved_window(spec), float(options.sharpness), float(options.gate),
-                   float(options.mass), float(options.dose_at), float(options.pacemaker))
+                   float(options.mass), float(options.dose_at), float(options.pacemaker),
+                   float(options.hold))
 
 
 @dataclass(frozen=True)

@@ -4,12 +4,13 @@ The circuit is :func:`neuralcrn.compiler.compile_autonomous`: a chemical clock, 
 two-phase step and a chemical wash, all reactions always on. Training is one continuous
 simulation of that network; the only outside action is a dose of each sample's x and y at the
 start of every clock period (a lab protocol: a pump adding a fixed volume of the next sample at
-fixed times). The dose-to-dose segments are integrated with :func:`neuralcrn.kinetics.solve_final`
-(through :func:`neuralcrn.compiler.run_step` and the autonomous
-:class:`~neuralcrn.compiler.StepProgram`: one "phase" = one period, loads = doses) inside one
-``lax.scan`` over the samples of an epoch, with the ODE method passed through (``--method``,
-e.g. an implicit solver for the stiff clock). Loss and parameters are only *read* from the
-species: ŷ from the output monitor at the end of each period, the parameters after each epoch.
+fixed times). The autonomous :class:`~neuralcrn.compiler.StepProgram` (one "phase" = one clock
+period with every reaction on, loads = doses, no wash) runs through the same compiled epoch and
+chemical forward pass as host-clocked training (:class:`~neuralcrn.training.CompiledEpoch`:
+a ``lax.scan`` of dose-to-dose solves over the samples); ``method="auto"`` is the explicit
+Tsit5 here (:meth:`AutonomousSetup.phase_methods`). Loss and parameters are only *read* from
+the species: ŷ from the output monitor at the end of each period, the parameters after each
+epoch.
 
 Clock drift: the clock is never reset; :func:`clock_drift` measures, from a state at a dose
 time, how far the clock's phase has moved from the dose phase it had at the start.
@@ -17,24 +18,27 @@ time, how far the clock's phase has moved from the dose phase it had at the star
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from ..compiler import (AutonomousCircuit, ClockOptions, autonomous_program, compile_autonomous,
-                        load_sample, run_step)
+                        load_sample)
 from ..errors import SpecError
 from ..ideal.spec import ModelSpec, Params
-from ._chemical import ChemicalSetup, Probe, SolverSettings, _phased, _shape_key, padded_chunks
+from ..kinetics import DEFAULT_METHOD
+from ._chemical import ChemicalSetup, Probe, _phased
 
-__all__ = ["AutonomousSetup", "autonomous_setup", "clock_drift", "AutonomousEpoch",
-           "clock_options", "check_autonomous_config",
-           "AutonomousPredictor", "autonomous_trace", "AUTONOMOUS_SCHEDULE"]
+__all__ = ["AutonomousSetup", "autonomous_setup", "clock_drift", "clock_options",
+           "check_autonomous_config", "autonomous_trace", "AUTONOMOUS_SCHEDULE",
+           "AUTONOMOUS_METHOD"]
 
 AUTONOMOUS_SCHEDULE = "autonomous"
+
+AUTONOMOUS_METHOD = "tsit5"
+"""The ODE method ``"auto"`` resolves to for the autonomous network
+(:meth:`AutonomousSetup.phase_methods`)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -49,11 +53,16 @@ class AutonomousSetup(ChemicalSetup):
         p = Params(*(np.asarray(v, dtype=float) for v in params))
         return np.asarray(self.autonomous.with_params(p).network.initial, dtype=float)
 
-    def compile_epoch(self, n_samples: int, replicates: int | None, solver: SolverSettings):
-        return AutonomousEpoch(self, n_samples, replicates, solver)
-
-    def compile_predictor(self, solver: SolverSettings):
-        return AutonomousPredictor(self, solver)
+    def phase_methods(self, method: str = DEFAULT_METHOD) -> tuple[str, ...]:
+        """``method``, or for ``"auto"`` the explicit ``"tsit5"``: the clocked network's fastest
+        rates (kill/recruit kM = σ/τ, annihilation) stay within an explicit method's stability
+        at the accuracy the clock's phase needs, and a Rosenbrock method cannot solve it exactly
+        (its clock and its feedback loop W ↔ e couple species outside the dual-rail pairs in
+        cycles: only the W-method or dense LU apply). Measured on linear regression, 40 doses
+        (docs/autonomous.md): tsit5 33–50 ms per period with a clock drift of 2e-5, kvaerno5
+        1.9 s, rodas5-dense 0.17 s, ros34pw2 (W-method) 0.07 s but a drift of −0.09 (the
+        doses would miss their windows within 250 periods)."""
+        return (AUTONOMOUS_METHOD if method == DEFAULT_METHOD else method,)
 
     def config_extras(self) -> dict:
         """``config.json`` entries: the clock's measured timing (``clock_timing``)."""
@@ -134,9 +143,6 @@ def check_autonomous_config(config) -> None:
     if config.schedule != "two-phase":
         raise SpecError("--clock chemical runs the two-phase step (feedforward | feedback, "
                         "first-order gradient); --schedule modular cannot be combined with it")
-    if getattr(config, "kinetics", "ode") != "ode":
-        raise SpecError(f"--clock chemical trains with the ODE; --kinetics {config.kinetics} "
-                        f"cannot be combined with it yet")
     clock_options(config.clock_options)
 
 
@@ -151,124 +157,6 @@ def autonomous_setup(spec: ModelSpec, options=None) -> AutonomousSetup:
                   jnp.asarray(_param_matrix(ac.circuit)))
     return AutonomousSetup(spec, AUTONOMOUS_SCHEDULE, ac.circuit, program, probe,
                            _phased(program), autonomous=ac)
-
-
-# ------------------------------------------------------------------ the compiled epoch
-def _period(program, state, x, y, method, rtol, atol, max_steps):
-    """One dose and one clock period from ``state`` (NaN in, NaN out without solving)."""
-    def run(s):
-        return run_step(program, s, x, y, method=method, rtol=rtol, atol=atol,
-                        max_steps=max_steps)[-1]
-    return jax.lax.cond(jnp.all(jnp.isfinite(state)), run, lambda s: jnp.full_like(s, jnp.nan),
-                        state)
-
-
-def _epoch(program, probe, state, X, Y, method, rtol, atol, max_steps):
-    def pot(s0, Xk, Yk):
-        def body(s, xy):
-            x, y = xy
-            s1 = _period(program, s, x, y, method, rtol, atol, max_steps)
-            e = probe.readout @ s1 - y
-            return s1, 0.5 * jnp.sum(e * e)
-        return jax.lax.scan(body, s0, (Xk, Yk))
-
-    return jax.vmap(pot)(state, X, Y)
-
-
-_STATIC = ("method", "rtol", "atol", "max_steps")
-_epoch_jit = jax.jit(_epoch, static_argnames=_STATIC)
-
-
-def _kwargs(setup: AutonomousSetup, solver: SolverSettings) -> dict:
-    """Static solver arguments; ``"auto"`` resolved here on the concrete network (inside the
-    jitted epoch the structure is traced and ``"auto"`` would mean Rodas5, whose exact pair-block
-    solves the clock's cyclic couplings refuse; the clock period is the program's one phase)."""
-    method = setup.phase_methods(solver.method)[0]
-    return {"method": method, "rtol": float(solver.rtol), "atol": float(solver.atol),
-            "max_steps": int(solver.max_steps)}
-
-
-class AutonomousEpoch:
-    """An ahead-of-time compiled autonomous epoch: ``lax.scan`` over the samples of one dose and
-    one clock period each (the K replicate pots ``vmap``-ed). Same interface as
-    :class:`~neuralcrn.training.CompiledEpoch`: ``compiled(setup, state, X, Y) -> (state,
-    losses)``; the loss of a sample is ½‖ŷ − y‖² with ŷ read from the monitor at the end of its
-    period. Cached per shapes and solver settings."""
-
-    _cache: dict = {}
-
-    def __init__(self, setup: AutonomousSetup, n_samples: int, replicates: int | None,
-                 solver: SolverSettings):
-        S, d, m = setup.n_species, setup.spec.inputs, setup.spec.outputs
-        K = 1 if replicates is None else int(replicates)
-        self.batched = replicates is not None
-        kw = _kwargs(setup, solver)
-        key = (_shape_key(setup.program, setup.probe), S, d, m, n_samples, K, solver,
-               kw["method"])
-        hit = self._cache.get(key)
-        if hit is not None:
-            self.fn, self.compile_seconds = hit, 0.0
-            return
-        f64 = jnp.float64
-        shapes = (jax.ShapeDtypeStruct((K, S), f64), jax.ShapeDtypeStruct((K, n_samples, d), f64),
-                  jax.ShapeDtypeStruct((K, n_samples, m), f64))
-        t0 = time.perf_counter()
-        self.fn = _epoch_jit.lower(setup.program, setup.probe, *shapes, **kw).compile()
-        self.compile_seconds = time.perf_counter() - t0
-        self._cache[key] = self.fn
-
-    def __call__(self, setup: AutonomousSetup, state, X, Y):
-        state, X, Y = (jnp.asarray(a, jnp.float64) for a in (state, X, Y))
-        if not self.batched:
-            state, X, Y = state[None], X[None], Y[None]
-        s, losses = self.fn(setup.program, setup.probe, state, X, Y)
-        return (s, losses) if self.batched else (s[0], losses[0])
-
-
-# ------------------------------------------------------------------ chemical forward
-PREDICT_CHUNK = 256
-
-
-def _predict(program, probe, state, X, method, rtol, atol, max_steps):
-    Y0 = jnp.zeros((probe.readout.shape[0],), jnp.float64)
-    run = lambda x: _period(program, state, x, Y0, method, rtol, atol, max_steps)  # noqa: E731
-    return jax.vmap(run)(X) @ probe.readout.T
-
-
-_predict_jit = jax.jit(_predict, static_argnames=_STATIC)
-
-
-class AutonomousPredictor:
-    """ŷ of the autonomous network's own forward pass: every point is a pot started from the
-    trained state, dosed with x (and y = 0) and run for one clock period; ŷ is the monitor at
-    its end (the feedback that follows changes nothing measured). Interface of
-    :class:`~neuralcrn.training.CompiledPredictor`; compiled for :data:`PREDICT_CHUNK` points."""
-
-    _cache: dict = {}
-
-    def __init__(self, setup: AutonomousSetup, solver: SolverSettings):
-        kw = _kwargs(setup, solver)
-        key = (_shape_key(setup.program, setup.probe), setup.n_species, setup.spec.inputs,
-               solver, kw["method"])
-        hit = self._cache.get(key)
-        if hit is not None:
-            self.fn, self.compile_seconds = hit, 0.0
-            return
-        f64 = jnp.float64
-        t0 = time.perf_counter()
-        self.fn = _predict_jit.lower(
-            setup.program, setup.probe, jax.ShapeDtypeStruct((setup.n_species,), f64),
-            jax.ShapeDtypeStruct((PREDICT_CHUNK, setup.spec.inputs), f64), **kw).compile()
-        self.compile_seconds = time.perf_counter() - t0
-        self._cache[key] = self.fn
-
-    def __call__(self, setup: AutonomousSetup, state, X) -> np.ndarray:
-        out = []
-        for chunk, n in padded_chunks(X, PREDICT_CHUNK):
-            out.append(np.asarray(self.fn(setup.program, setup.probe,
-                                          jnp.asarray(state, jnp.float64),
-                                          jnp.asarray(chunk)))[:n])
-        return np.concatenate(out) if out else np.zeros((0, setup.spec.outputs))
 
 
 # ------------------------------------------------------------------ measurements

@@ -112,7 +112,8 @@ class TrainConfig:
                  autonomous circuit: a chemical clock runs every step, the host only doses x
                  and y once per clock period; :mod:`neuralcrn.training._autonomous`).
     clock_options: ``None`` or keyword arguments of :class:`neuralcrn.compiler.ClockOptions`
-                 (``window``, ``sharpness``, ``gate``, ``dose_at``, ``mass``).
+                 (``window``, ``sharpness``, ``gate``, ``dose_at``, ``mass``, ``pacemaker``,
+                 ``hold``); combines with stochastic ``kinetics`` (the doses are added as counts).
     """
 
     task: str

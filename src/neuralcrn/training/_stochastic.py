@@ -78,6 +78,10 @@ class StochasticProtocol(NamedTuple):
     n_z0:          number of z rails loaded with u (0 when z(0) = 0).
     y_weight:      w of the step loss ½‖ŷ − w·y‖² (``Probe.y_weight``; 1, or 0 for a circuit
                    whose read-out is already the error).
+    add:           the loads are doses *added* to their species (``StepProgram.dose``: the
+                   autonomous protocol, no wash); False: they set them.
+    extra_counts:  ``(L_e,)`` counts of the last L_e ``load_index`` positions, the same every step
+                   (the autonomous clock's pacemaker dose, round(Ω·b)).
     """
 
     net: object
@@ -90,6 +94,8 @@ class StochasticProtocol(NamedTuple):
     n_z0: int
     load_cols: np.ndarray
     y_weight: float
+    add: bool = False
+    extra_counts: np.ndarray = np.zeros(0)
 
     @property
     def volume(self) -> float:
@@ -104,8 +110,9 @@ class StochasticProtocol(NamedTuple):
                            axis=1)[:, :self.n_z0]
         vals = np.concatenate([np.maximum(X, 0), np.maximum(-X, 0), np.maximum(Y, 0),
                                np.maximum(-Y, 0), np.maximum(U, 0), np.maximum(-U, 0)], axis=1)
-        return np.ascontiguousarray(count_state(vals[:, self.load_cols], self.volume, None,
-                                                "loaded sample"))
+        counts = count_state(vals[:, self.load_cols], self.volume, None, "loaded sample")
+        extra = np.broadcast_to(self.extra_counts, (len(X), self.extra_counts.size))
+        return np.ascontiguousarray(np.concatenate([counts, extra], axis=1))
 
 
 def firing_priority(setup, state, sample=None) -> np.ndarray:
@@ -148,15 +155,20 @@ def stochastic_protocol(setup, volume: float, priority=None) -> StochasticProtoc
         prog.x_plus, prog.x_minus, prog.y_plus, prog.y_minus, prog.z0_plus, prog.z0_minus)])
     cols = np.flatnonzero(idx < arrays.n_species)   # a value without a rail of its sign is skipped
     w = getattr(setup.probe, "y_weight", None)
+    extra_index, extra = np.zeros(0, np.int64), np.zeros(0)
+    if prog.dose is not None and prog.pace is not None:
+        extra_index = np.asarray([int(prog.pace)], dtype=np.int64)
+        extra = count_state(np.asarray([float(prog.dose)]), volume, None, "pacemaker dose")
     return StochasticProtocol(
         net=net, durations=np.ascontiguousarray(np.asarray(prog.durations, dtype=np.float64)),
         keep=np.ascontiguousarray(np.asarray(prog.keep, dtype=np.float64)),
-        load_index=np.ascontiguousarray(idx[cols]),
+        load_index=np.ascontiguousarray(np.concatenate([idx[cols], extra_index])),
         readout=np.ascontiguousarray(np.asarray(setup.probe.readout, dtype=np.float64)),
         readout_phase=int(setup.probe.readout_phase),
         u_const=np.asarray(prog.u_const, dtype=np.float64).reshape(-1),
         n_z0=int(np.asarray(prog.z0_plus).size), load_cols=cols,
-        y_weight=1.0 if w is None else float(np.asarray(w)))
+        y_weight=1.0 if w is None else float(np.asarray(w)), add=prog.dose is not None,
+        extra_counts=np.asarray(extra, dtype=np.float64))
 
 
 def check_stochastic_config(config) -> None:
@@ -254,7 +266,8 @@ class StochasticEpoch:
         run_steps(self.method, p.net, p.durations, p.keep, p.load_index,
                   np.zeros((0, p.load_index.size)), np.zeros(S), p.readout, p.readout_phase,
                   np.zeros((0, p.readout.shape[0])), 0, self.epsilon, self.dt, self.rtol, 1,
-                  np.zeros(0), np.zeros((0, p.durations.size), dtype=np.int64), np.zeros(3))
+                  np.zeros(0), np.zeros((0, p.durations.size), dtype=np.int64), np.zeros(3),
+                  p.add)
         stochastic_forward(p, self.kinetics, np.zeros(S), np.zeros((0, self._d)), 0,
                            epsilon=self.epsilon, dt=self.dt, rtol=self.rtol)
         self.compile_seconds = time.perf_counter() - t0
@@ -314,7 +327,7 @@ class StochasticEpoch:
             rc = run_steps(self.method, p.net, p.durations, p.keep, p.load_index,
                            p.load_counts(Xs[k], Yk), counts[k], p.readout, p.readout_phase,
                            p.y_weight * Yk, _seed(self.seeds[k], self.epoch, _NOISE), self.epsilon, self.dt,
-                           self.rtol, self.max_events, losses[k], ev, self.stats[k])
+                           self.rtol, self.max_events, losses[k], ev, self.stats[k], p.add)
             if rc:
                 raise SimulationError(
                     f"stochastic training stopped in epoch {self.epoch + 1}, step {rc} "
@@ -392,7 +405,7 @@ def stochastic_forward(protocol: StochasticProtocol, kinetics: str, counts, X, s
                         protocol.durations[:protocol.readout_phase + 1].copy(), protocol.keep,
                         protocol.load_index, load, np.asarray(counts, dtype=np.float64),
                         protocol.readout, int(seed), eps, dt, rtol, MAX_EVENTS_PER_PHASE, out,
-                        np.zeros(3))
+                        np.zeros(3), protocol.add)
     if rc:
         raise SimulationError(f"stochastic forward pass of point {rc} exceeded "
                               f"{MAX_EVENTS_PER_PHASE:.0e} events")
