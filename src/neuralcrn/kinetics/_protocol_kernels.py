@@ -51,11 +51,18 @@ def _work(net):
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _wash_and_load(x, source, keep, load_index, load_counts, i):
-    """x = source · keep (the wash), then the host's loads of step/point i."""
+    """x = source · keep (the wash), then the host's loads of step/point i, added to what the
+    wash left (a washed species is 0, so the load sets it). An incomplete wash (0 < keep < 1):
+    each of the round(source[s]) molecules survives independently with probability keep[s] (a
+    binomial draw from numba's seeded stream; mean keep·count)."""
     for s in range(x.shape[0]):
-        x[s] = source[s] * keep[s]
+        k = keep[s]
+        if k == 0.0 or k == 1.0:
+            x[s] = source[s] * k
+        else:
+            x[s] = float(np.random.binomial(int(np.floor(source[s] + 0.5)), k))
     for j in range(load_index.shape[0]):
-        x[load_index[j]] = load_counts[i, j]
+        x[load_index[j]] += load_counts[i, j]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -73,7 +80,8 @@ def run_steps(method, net, durations, keep, load_index, load_counts, state, read
               stats):
     """Run N protocol steps in place on ``state`` (float64 counts ``(S,)``).
 
-    Per step i: ``state *= keep``; ``state[load_index] = load_counts[i]``; then every phase p for
+    Per step i: the wash ``state *= keep`` (0 < keep < 1: a binomial survival per molecule);
+    ``state[load_index] += load_counts[i]``; then every phase p for
     ``durations[p]``. After phase ``readout_phase`` the read-out ŷ = ``readout @ state / Ω``
     ``(m,)`` is compared with ``targets[i]`` and ``losses[i] = ½‖ŷ − y‖²``. ``events[i, p]``
     counts the events of phase p (exact firings, leaps or CLE steps). Returns 0, or 1 + i if
