@@ -403,7 +403,9 @@ def chance_level(dataset) -> dict:
 def train_stochastic_point(task: str, kinetics: str, volume: float, seed: int = 0, *,
                            epochs: int | None = None, spec=None, epsilon: float = DEFAULT_EPSILON,
                            cle_dt: float = DEFAULT_CLE_DT, cle_rtol: float = DEFAULT_CLE_RTOL,
-                           chemical_eval: bool = True) -> dict:
+                           chemical_eval: bool = True, rate_noise: float = 0.0,
+                           leak: float = 0.0, wash_residual: float = 0.0,
+                           ideal_reference: bool = True) -> dict:
     """Train one configuration at one Ω with one seed and return its metrics (plain dict).
 
     ``kinetics`` ``"ode"`` trains the ODE chemistry (``volume`` ignored) — the reference of an Ω
@@ -412,7 +414,8 @@ def train_stochastic_point(task: str, kinetics: str, volume: float, seed: int = 
     the ideal math on the same parameters), ``test_stochastic_forward`` (the forward pass at
     the same Ω and method), ``chance`` (the
     constant predictor's test metrics, :func:`chance_level`), ``stochastic`` (events per step,
-    speed), ``wall_s``. A run stopped because its counts grew without bound (a diverging
+    speed), ``wall_s``. ``rate_noise``, ``leak``, ``wash_residual``: the circuit instance's
+    imperfections (:class:`~neuralcrn.compiler.Imperfections`, drawn with ``seed``). A run stopped because its counts grew without bound (a diverging
     training, :data:`RUNAWAY_FACTOR`) returns ``failed`` (the message) and test metrics None. Used by ``python -m neuralcrn.training._omega_study``
     and meant for studies that farm points out to workers.
     """
@@ -420,7 +423,9 @@ def train_stochastic_point(task: str, kinetics: str, volume: float, seed: int = 
     stochastic = kinetics != "ode"
     cfg = TrainConfig(task=task, epochs=epochs, seed=seed, spec=spec, kinetics=kinetics,
                       volume=float(volume) if stochastic else None, tau_epsilon=epsilon,
-                      cle_dt=cle_dt, cle_rtol=cle_rtol, chemical_eval=chemical_eval, eval_every=0)
+                      cle_dt=cle_dt, cle_rtol=cle_rtol, chemical_eval=chemical_eval, eval_every=0,
+                      rate_noise=rate_noise, leak=leak, wash_residual=wash_residual,
+                      ideal_reference=ideal_reference)
     t0 = time.perf_counter()
     try:
         res = train(cfg)
