@@ -156,7 +156,7 @@ def connect(workers: int = 2, scheduler: str | None = None, *, processes: bool =
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise SpecError(f"workers must be an integer ≥ 1, got {workers!r}")
     cluster = distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
-                                       processes=processes, dashboard_address=None)
+                                       processes=processes, dashboard_address=":0")
     return distributed.Client(cluster)
 
 
