@@ -219,12 +219,17 @@ def test_signal_annihilation_keeps_the_perfect_circuit_values():
     """The robust design's extra annihilation leaves a perfect step's result unchanged."""
     import dataclasses
     from neuralcrn.compiler import run_step
+    from neuralcrn.ideal import init_params
+    from neuralcrn.training._chemical import chemical_setup
     spec2 = SPEC.replace(rates=dataclasses.replace(SPEC.rates, signal_annihilation=1e3))
-    c1, c2 = compile_two_phase(SPEC), compile_two_phase(spec2)
-    assert c2.network.n_reactions > c1.network.n_reactions
-    p1, p2 = step_program(c1, "two-phase"), step_program(c2, "two-phase")
-    s1 = np.asarray(run_step(p1, np.asarray(c1.network.initial), [0.4], [1.0]))[-1]
-    s2 = np.asarray(run_step(p2, np.asarray(c2.network.initial), [0.4], [1.0]))[-1]
-    th1 = c1.species_map.read_params(s1, c1.species).theta
-    th2 = c2.species_map.read_params(s2, c2.species).theta
-    np.testing.assert_allclose(th2, th1, rtol=1e-6, atol=1e-9)
+    s1, s2 = chemical_setup(SPEC), chemical_setup(spec2)
+    # one annihilation per signal pair: O, Q, E (m = 1) and the n = 2 adjoints
+    assert s2.circuit.network.n_reactions == s1.circuit.network.n_reactions + 3 + SPEC.n
+    p = init_params(SPEC, 0)
+    out = []
+    for st in (s1, s2):
+        end = np.asarray(run_step(st.program, st.initial_state(p), [0.4], [1.0]))[-1]
+        out.append(st.read_params(end))
+    assert not np.allclose(out[0].theta, np.asarray(p.theta))      # the step did something
+    for a, b in zip(out[0], out[1]):
+        np.testing.assert_allclose(b, a, rtol=1e-6, atol=1e-9)

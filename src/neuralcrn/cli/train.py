@@ -242,6 +242,9 @@ def _split_option(text):
 @click.option("--wash-residual", type=float,
               help="w in [0, 1): the fraction of each transient species that survives the wash "
                    "between steps [0].")
+@click.option("--signal-annihilation", type=click.FloatRange(0, None),
+              help="Two-phase circuit: k of V⁺ + V⁻ → ∅ for the readout, error and adjoint "
+                   "rails (the design that removes their common mode) [0: none].")
 @click.option("--imperfection-seed", type=click.IntRange(0, None),
               help="Seed of the rate-constant draw (the circuit instance) [--seed].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -262,7 +265,8 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
               schedule, epochs, seed, seeds_text, replicates, out, overwrite, config_path,
               hidden, alpha, horizon, learning_rate, k_ann, method, rtol, atol,
               no_chemical_eval, no_ideal_reference, eval_every, kinetics, volume, tau_epsilon,
-              cle_dt, cle_rtol, rate_noise, leak, wash_residual, imperfection_seed, quiet,
+              cle_dt, cle_rtol, rate_noise, leak, wash_residual, signal_annihilation,
+              imperfection_seed, quiet,
               minimal, clock, resume_dir):
     """Train a task by online SGD (one sample per step) and write a run folder.
 
@@ -353,7 +357,7 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
         cfg = cfg.replace(clock=clock)
     model = {k: v for k, v in (("hidden", hidden), ("alpha", alpha), ("T", horizon),
                                ("learning_rate", learning_rate)) if v is not None}
-    if model or k_ann is not None:
+    if model or k_ann is not None or signal_annihilation is not None:
         if task_obj is None:
             task_obj = resolve_task(cfg)
         if cfg.spec is None and cfg.minimal:
@@ -367,6 +371,9 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
         spec = spec.replace(**model)
         if k_ann is not None:
             spec = spec.replace(rates=dataclasses.replace(spec.rates, annihilation=k_ann))
+        if signal_annihilation is not None:
+            spec = spec.replace(rates=dataclasses.replace(
+                spec.rates, signal_annihilation=signal_annihilation))
         cfg = cfg.replace(spec=spec)
     if out is None:
         kin = "" if cfg.kinetics == "ode" else f"-{cfg.kinetics}-omega{cfg.volume:g}"

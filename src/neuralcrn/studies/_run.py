@@ -143,7 +143,7 @@ def connect(workers: int = 2, scheduler: str | None = None, *, processes: bool =
     """A dask ``Client``: to the scheduler at ``scheduler`` (SpecError if it does not answer
     within :data:`SCHEDULER_TIMEOUT_S`), else to a new ``LocalCluster`` of ``workers`` worker
     processes (``processes=False``: threads in this process, for tests) with one thread each and
-    no dashboard. SpecError naming the extra when dask.distributed is not installed."""
+    the dashboard on a free port. SpecError naming the extra when dask.distributed is not installed."""
     distributed = _distributed()
     if scheduler is not None:
         try:
