@@ -187,3 +187,11 @@ def test_robustness_cli_real_points_and_plots(tmp_path):
     assert (out / "rate_noise.png").is_file() and (out / "wash.png").is_file()
     r = CliRunner().invoke(main, args)              # resumes: nothing left to run
     assert r.exit_code == 0 and len(read_rows(out / "runs.csv")) == 8
+
+
+def test_summary_of_a_point_where_every_run_diverged():
+    rows = [_row(rate_noise=0.2, replicate=i, status="diverged", chance_accuracy=0.5)
+            for i in range(3)]
+    s = summarize_rows(rows)
+    assert s["metric"] == "accuracy"
+    assert s["points"][0]["test"]["mean"] == 0.5 and s["points"][0]["diverged"] == 3

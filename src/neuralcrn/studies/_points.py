@@ -115,6 +115,13 @@ def _metric(m, split, name):
     return v.get(name)
 
 
+def _chance(point: StudyPoint):
+    from ..tasks import get_task
+    from ..training._stochastic import chance_level
+    c = chance_level(get_task(point.task).make_data(point.replicate))
+    return c["accuracy"], c["loss"]
+
+
 def run_point(point: StudyPoint) -> dict:
     """Train one study point and return its ``runs.csv`` row (``ROW_FIELDS``; pure, never
     raises: an exception becomes ``status`` ``error`` with its message)."""
@@ -136,6 +143,8 @@ def run_point(point: StudyPoint) -> dict:
         row["error"] = f"{type(e).__name__}: {e}"
         if row["status"] == "error":
             row["error"] += " | " + traceback.format_exc(limit=3).replace("\n", " ")[-400:]
+        else:               # a diverged run counts as the constant predictor: record its level
+            row["chance_accuracy"], row["chance_loss"] = _chance(point)
         row["wall_s"] = time.perf_counter() - t0
         return row
     row["epochs"] = r.get("epochs", point.epochs)

@@ -71,7 +71,8 @@ def summarize_rows(rows) -> dict:
     rows = _latest(rows)
     if not rows:
         return {"points": [], "n_runs": 0}
-    acc = any(r.get("test_accuracy") is not None for r in rows)
+    acc = any(r.get("test_accuracy") is not None or r.get("chance_accuracy") is not None
+              for r in rows)
     metric = "accuracy" if acc else "loss"
     log = metric == "loss"
     ch = [r.get(f"chance_{metric}") for r in rows if r.get(f"chance_{metric}") is not None]
