@@ -28,7 +28,7 @@ def test_the_stochastic_protocol_adds_the_doses_and_the_pacemaker(lr_entrained):
     spec, setup = lr_entrained
     omega = 1000.0
     p = stochastic_protocol(setup, omega)
-    assert p.add and p.extra_counts.tolist() == [200.0]          # round(Ω·b) pacemaker molecules
+    assert p.extra_counts.tolist() == [200.0]          # round(Ω·b) pacemaker molecules
     assert setup.circuit.species[p.load_index[-1]] == "pace"
     X, Y = np.array([[0.5, -1.25]]), np.array([[2.0]])
     loads = p.load_counts(X, Y)
@@ -38,7 +38,7 @@ def test_the_stochastic_protocol_adds_the_doses_and_the_pacemaker(lr_entrained):
     before = state.copy()
     losses, events = np.zeros(1), np.zeros((1, 1), dtype=np.int64)
     rc = run_steps(TAU_LEAP, p.net, np.zeros(1), p.keep, p.load_index, loads, state, p.readout,
-                   0, Y, 0, 0.03, 0.0, 0.0, 10, losses, events, np.zeros(3), p.add)
+                   0, Y, 0, 0.03, 0.0, 0.0, 10, losses, events, np.zeros(3))
     assert rc == 0 and np.all(p.keep == 1.0)                     # no wash in the autonomous protocol
     expect = before.copy()
     expect[p.load_index] += loads[0]

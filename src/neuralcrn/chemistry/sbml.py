@@ -370,6 +370,19 @@ def _add_switches_and_events(model, sw, units: bool, used: set) -> dict[str, flo
             math_ast = libsbml.readMathMLFromString(_MATHML.format(
                 f"<apply><plus/><ci> {target} </ci><ci> {pid} </ci></apply>"))
             _ok(a.setMath(math_ast), f"the event assignment to {target!r}")
+        for target, frac, value in ev.rescaled:   # incomplete wash + load: f*target + amount
+            a = e.createEventAssignment()
+            _ok(a.setVariable(target), f"an event assignment to {target!r}")
+            fid = _unique(f"E{n}_{target}_residual", used)
+            parameter(fid, frac, True)
+            exact[fid] = float(frac)
+            pid = _unique(f"E{n}_{target}", used)
+            parameter(pid, value, True)
+            exact[pid] = float(value)
+            math_ast = libsbml.readMathMLFromString(_MATHML.format(
+                f"<apply><plus/><apply><times/><ci> {fid} </ci><ci> {target} </ci></apply>"
+                f"<ci> {pid} </ci></apply>"))
+            _ok(a.setMath(math_ast), f"the event assignment to {target!r}")
     return exact
 
 
@@ -382,7 +395,9 @@ def to_sbml_switched(switched, *, level: int = 3, version: int = 2, units: bool 
     the value, never at time 0), ``useValuesFromTriggerTime="true"``, a priority that orders
     events of equal time as listed, and assignments of constants (0 and 1 as integer literals,
     any other value through a constant parameter ``E{n}_{target}`` written exactly) or, for a
-    dose (:attr:`TimedEvent.additions`), ``target + E{n}_{target}``. Without switches the
+    dose (:attr:`TimedEvent.additions`), ``target + E{n}_{target}``, and for an incomplete
+    wash (:attr:`TimedEvent.rescaled`) ``E{n}_{target}_residual * target + E{n}_{target}``.
+    Without switches the
     kinetic laws are plain ``k_i * A * B``. libsbml reports 0 consistency errors for it (tested).
 
     Raises :class:`SBMLError` as :func:`to_sbml`.

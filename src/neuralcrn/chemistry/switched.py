@@ -26,11 +26,14 @@ class TimedEvent:
     """At ``time`` (> 0), set each ``(target, value)`` of ``assignments``: a species (its
     concentration) or a switch of the :class:`SwitchedNetwork`; and add each ``(species,
     amount ≥ 0)`` of ``additions`` to the species (a dose: the target's value at the event time
-    plus the amount). A target is either assigned or added to, not both."""
+    plus the amount); and set each ``(species, fraction, amount)`` of ``rescaled`` to
+    fraction·value + amount (0 ≤ fraction ≤ 1, amount ≥ 0: an incomplete wash leaving that
+    fraction, then a load). A target appears in only one of the three."""
 
     time: float
     assignments: tuple[tuple[str, float], ...]
     additions: tuple[tuple[str, float], ...] = ()
+    rescaled: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,15 @@ class SwitchedNetwork:
                 if not (math.isfinite(value) and value >= 0):
                     raise NetworkError(f"event {n} adds {value!r} to {target!r} (a dose is a "
                                        f"finite amount ≥ 0)")
+            for target, frac, value in ev.rescaled:
+                if target not in species:
+                    raise NetworkError(f"event {n} rescales {target!r}, which is no species")
+                if target in seen:
+                    raise NetworkError(f"event {n} sets or adds to {target!r} twice")
+                seen.add(target)
+                if not (0.0 <= frac <= 1.0 and math.isfinite(value) and value >= 0):
+                    raise NetworkError(f"event {n} sets {target!r} to {frac!r}·{target} + "
+                                       f"{value!r} (need 0 ≤ fraction ≤ 1, amount ≥ 0)")
         if not (math.isfinite(self.end_time) and self.end_time >= last):
             raise NetworkError(f"end_time {self.end_time!r} is before the last event")
 

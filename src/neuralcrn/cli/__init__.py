@@ -1,5 +1,5 @@
 """The ``neuralcrn`` command line: ``simulate``, ``circuit``, ``convert``, ``train``, ``predict``,
-``protocol``, ``bench``.
+``protocol``, ``bench``, ``robustness``.
 
 Each subcommand lives in its own module and registers itself on :func:`main`.
 """
@@ -7,7 +7,7 @@ import importlib
 
 from ._group import main
 
-for _name in ("simulate", "circuit", "convert", "train", "protocol", "bench"):
+for _name in ("simulate", "circuit", "convert", "train", "protocol", "bench", "robustness"):
     try:
         importlib.import_module(f"{__name__}.{_name}")
     except ModuleNotFoundError as _e:  # a subcommand not written yet

@@ -250,6 +250,20 @@ def _clock_options(texts) -> dict:
 @click.option("--cle-rtol", type=float,
               help="cle: relative tolerance of the drift's adaptive steps (0: fixed steps of "
                    "--cle-dt) [1e-3].")
+@click.option("--rate-noise", type=float,
+              help="σ ≥ 0: every rate constant k becomes k·exp(σ·N(0,1)), drawn once per "
+                   "circuit instance (seeded by --imperfection-seed) [0].")
+@click.option("--leak", type=float,
+              help="λ in [0, 1): every catalytic production also runs with one catalyst absent "
+                   "at λ·k (docs/robustness.md) [0].")
+@click.option("--wash-residual", type=float,
+              help="w in [0, 1): the fraction of each transient species that survives the wash "
+                   "between steps [0].")
+@click.option("--signal-annihilation", type=click.FloatRange(0, None),
+              help="Two-phase circuit: k of V⁺ + V⁻ → ∅ for the readout, error and adjoint "
+                   "rails (the design that removes their common mode) [0: none].")
+@click.option("--imperfection-seed", type=click.IntRange(0, None),
+              help="Seed of the rate-constant draw (the circuit instance) [--seed].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.option("--minimal", is_flag=True,
               help="Train the minimal circuit (linear-regression: 10 species, 13 reactions; "
@@ -272,7 +286,8 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
               schedule, epochs, seed, seeds_text, replicates, out, overwrite, config_path,
               hidden, alpha, horizon, learning_rate, k_ann, method, rtol, atol,
               no_chemical_eval, no_ideal_reference, eval_every, kinetics, volume, tau_epsilon,
-              cle_dt, cle_rtol, quiet, minimal, clock, clock_option_texts, resume_dir):
+              cle_dt, cle_rtol, rate_noise, leak, wash_residual, signal_annihilation,
+              imperfection_seed, quiet, minimal, clock, clock_option_texts, resume_dir):
     """Train a task by online SGD (one sample per step) and write a run folder.
 
     TASK is one of linear-regression, linear-classification, bilinear, sin-square, xor, and,
@@ -285,6 +300,8 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
     are the trained circuit's own chemical forward pass. With --kinetics ssa|tau-leap|cle
     --volume Ω every phase of every step runs on molecule counts (docs/stochastic.md); the
     forward pass at that Ω is reported beside the ODE forward pass of the learned counts.
+    --rate-noise, --leak and --wash-residual make the circuit imperfect (SPEC §8,
+    docs/robustness.md); config.json and circuit.crn record them.
     """
     import dataclasses
 
@@ -349,6 +366,11 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
         stoch["volume"] = None
     if stoch:
         cfg = cfg.replace(**stoch)
+    imperfect = {k: v for k, v in (("rate_noise", rate_noise), ("leak", leak),
+                                   ("wash_residual", wash_residual),
+                                   ("imperfection_seed", imperfection_seed)) if v is not None}
+    if imperfect:
+        cfg = cfg.replace(**imperfect)
     if minimal:
         cfg = cfg.replace(minimal=True)
     if clock is not None:
@@ -358,7 +380,7 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
                                          **_clock_options(clock_option_texts)})
     model = {k: v for k, v in (("hidden", hidden), ("alpha", alpha), ("T", horizon),
                                ("learning_rate", learning_rate)) if v is not None}
-    if model or k_ann is not None:
+    if model or k_ann is not None or signal_annihilation is not None:
         if task_obj is None:
             task_obj = resolve_task(cfg)
         if cfg.spec is None and cfg.minimal:
@@ -372,11 +394,17 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
         spec = spec.replace(**model)
         if k_ann is not None:
             spec = spec.replace(rates=dataclasses.replace(spec.rates, annihilation=k_ann))
+        if signal_annihilation is not None:
+            spec = spec.replace(rates=dataclasses.replace(
+                spec.rates, signal_annihilation=signal_annihilation))
         cfg = cfg.replace(spec=spec)
     if out is None:
         kin = "" if cfg.kinetics == "ode" else f"-{cfg.kinetics}-omega{cfg.volume:g}"
         kind = ("minimal" if cfg.minimal else "autonomous" if cfg.clock == "chemical"
                 else cfg.schedule)
+        imp = cfg.imperfections
+        kin += "" if imp.perfect else (f"-sigma{imp.rate_noise:g}-leak{imp.leak:g}"
+                                       f"-wash{imp.wash_residual:g}")
         out = (f"runs/{cfg.task}-{cfg.mode}-{kind}{kin}-"
                + (f"seeds{cfg.seed}-{cfg.seed + cfg.replicates - 1}" if cfg.replicates > 1
                   else f"seed{cfg.seed}"))

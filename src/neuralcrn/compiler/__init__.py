@@ -24,6 +24,9 @@
   the two-phase step, a wash made of reactions, one dose of x and y per clock period
   (``docs/autonomous.md``).
 
+- :class:`Imperfections` / :func:`imperfect_program`: rate-constant errors, leaks and an
+  incomplete wash applied to a circuit and its step program (SPEC §8, ``docs/robustness.md``).
+
 See ``docs/compiler.md`` for the reaction rules, their ODEs and measured accuracy.
 """
 
@@ -40,6 +43,8 @@ from ._export_protocol import protocol_network
 from ._autonomous import (AUTONOMOUS_PHASES, AutonomousCircuit, AutonomousStepResult,
                           ClockOptions, ClockTiming, autonomous_program, autonomous_step,
                           clock_timing, compile_autonomous)
+from ._imperfect import (LEAK_REFERENCE, Imperfections, imperfect_program, is_catalytic_production,
+                         leak_reactions, rate_factors)
 from ._minimal import (MinimalSpecies, check_minimal_spec, compile_minimal, minimal_program,
                        minimal_spec)
 
@@ -53,6 +58,8 @@ __all__ = [
     "TWO_PHASE_MODULES", "compile_two_phase", "two_phase_program", "two_phase_rates",
     "two_phase_step", "TwoPhaseStepResult",
     "PROTOCOL_FORMAT", "describe_protocol", "circuit_text", "protocol_network",
+    "Imperfections", "imperfect_program", "leak_reactions", "rate_factors", "LEAK_REFERENCE",
+    "is_catalytic_production",
     "compile_minimal", "minimal_program", "minimal_spec", "check_minimal_spec", "MinimalSpecies",
     "compile_autonomous", "autonomous_program", "autonomous_step", "AutonomousCircuit",
     "AutonomousStepResult", "ClockOptions", "ClockTiming", "clock_timing", "AUTONOMOUS_PHASES",

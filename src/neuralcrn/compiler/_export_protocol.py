@@ -17,6 +17,8 @@ steps, never from the modules directly:
   (:func:`~neuralcrn.compiler.load_sample`); at the start of every later step an event sets every
   washed species (``program.keep == 0``) to its loaded value — 0, or x, y, z(0) in their rails —
   and switches to the first phase; kept species (parameters, constant drive) are never assigned.
+  After an incomplete wash (0 < keep < 1, :class:`~neuralcrn.compiler.Imperfections`) the event
+  sets such a species to keep·[X] + its loaded value.
 """
 
 from __future__ import annotations
@@ -86,7 +88,9 @@ def protocol_network(circuit: NeuralCRN, program: StepProgram, X, Y, initial_sta
     dur = np.asarray(program.durations, dtype=float)
     starts = np.concatenate([[0.0], np.cumsum(dur)[:-1]])
     T_step = float(dur.sum())
-    wash = np.flatnonzero(np.asarray(program.keep) == 0.0)
+    keep = np.asarray(program.keep, dtype=float)
+    wash = np.flatnonzero(keep == 0.0)
+    partial = np.flatnonzero((keep > 0.0) & (keep < 1.0))   # an incomplete wash
     species = circuit.species
 
     def switches(p):
@@ -99,7 +103,9 @@ def protocol_network(circuit: NeuralCRN, program: StepProgram, X, Y, initial_sta
         if s > 0:
             loaded = np.asarray(load_sample(program, np.zeros(S), X[s], Y[s]))
             events.append(TimedEvent(t0, tuple((species[i], float(loaded[i])) for i in wash)
-                                     + switches(0)))
+                                     + switches(0),
+                                     rescaled=tuple((species[i], float(keep[i]),
+                                                     float(loaded[i])) for i in partial)))
         for p in range(1, len(dur)):
             events.append(TimedEvent(t0 + float(starts[p]), switches(p)))
     end = X.shape[0] * T_step

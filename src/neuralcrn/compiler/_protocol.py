@@ -62,7 +62,8 @@ class StepProgram(NamedTuple):
     rate_constants:  ``(P, R)``: the network's rate constants masked to each phase's modules.
     durations:       ``(P,)`` phase lengths (time units).
     keep:            ``(S,)`` 1.0 for species kept between steps (parameters, constant drive
-                     species), 0.0 for the transient species the host washes out.
+                     species), 0.0 for the transient species the host washes out (w ∈ (0, 1)
+                     for an incomplete wash leaving a fraction w: ``Imperfections``).
     x_plus, x_minus: ``(d,)`` int32 state positions of the input rails.
     y_plus, y_minus: ``(m,)`` int32 positions of the target rails.
     z0_plus, z0_minus: ``(n_u,)`` int32 positions of the z rails loaded with u (z(0) = u), or
@@ -182,8 +183,11 @@ def load_sample(program: StepProgram, state, x, y):
     """Host action before a step (pure JAX): wash the transient species, load x, y and z(0) = u.
 
     Parameters: ``state`` ``(S,)``, ``x`` ``(d,)``, ``y`` ``(m,)``. Returns the new ``(S,)`` state.
-    Only species are set (each signed value into one rail, the other rail 0); nothing is computed
-    from the chemical state. A position outside the state (a value without a rail of that sign,
+    The wash multiplies the state by ``program.keep`` (0 for a washed species, or the residual
+    fraction w of an incomplete wash, :class:`~neuralcrn.compiler.Imperfections`); each signed
+    value is then added to one rail of its species (the loaded species are washed ones, so with a
+    complete wash this sets them: value in one rail, the other rail 0); nothing is computed from
+    the chemical state. A position outside the state (a value without a rail of that sign,
     :func:`assemble_program`) is skipped. With ``program.dose`` set, the values are *added* to
     their rails instead (a dose: |v| into the rail of its sign), and the pacemaker species
     ``program.pace`` (if any) gets ``program.dose`` more.
@@ -193,11 +197,10 @@ def load_sample(program: StepProgram, state, x, y):
     s = jnp.asarray(state, dtype=jnp.float64) * program.keep
 
     def put(s, plus, minus, v):
-        if program.dose is not None:
-            return (s.at[plus].add(jnp.maximum(v, 0.0), mode="drop")
-                    .at[minus].add(jnp.maximum(-v, 0.0), mode="drop"))
-        return (s.at[plus].set(jnp.maximum(v, 0.0), mode="drop")
-                .at[minus].set(jnp.maximum(-v, 0.0), mode="drop"))
+        # the loads add to what the wash left: a washed species (keep 0) is 0 then, so this is
+        # setting it; with an incomplete wash (keep = w) the residual stays (Imperfections)
+        return (s.at[plus].add(jnp.maximum(v, 0.0), mode="drop")
+                .at[minus].add(jnp.maximum(-v, 0.0), mode="drop"))
 
     s = put(s, program.x_plus, program.x_minus, x)
     s = put(s, program.y_plus, program.y_minus, y)

@@ -71,7 +71,8 @@ def describe_protocol(circuit: NeuralCRN, program: StepProgram, *,
     Keys: ``format``, ``rate_law``, ``species`` (state order), ``phases`` (``name``,
     ``duration``, ``reactions``: 1-based ``[first, last]`` runs of ``circuit.network.reactions``
     active in the phase, and ``rate_constants`` ``{reaction number: k}`` where the phase runs a
-    reaction at another rate than the network's), ``host`` (``wash``, ``keep``, ``load`` with
+    reaction at another rate than the network's), ``host`` (``wash``, ``keep``, ``wash_residual``
+    — only for an incomplete wash: the fraction w of each washed species left —, ``load`` with
     ``x``, ``y``, ``z0`` as in :func:`load_positions`), ``step_duration``.
     """
     sp = list(circuit.species)
@@ -98,8 +99,10 @@ def describe_protocol(circuit: NeuralCRN, program: StepProgram, *,
         "phases": phases,
         "step_duration": float(dur.sum()),
         "host": {"loads_add": program.dose is not None,
-                 "wash": [s for s, k in zip(sp, keep) if k == 0.0],
-                 "keep": [s for s, k in zip(sp, keep) if k != 0.0],
+                 "wash": [s for s, k in zip(sp, keep) if k < 1.0],
+                 "keep": [s for s, k in zip(sp, keep) if k == 1.0],
+                 **({"wash_residual": float(keep[(keep > 0) & (keep < 1)].max())}
+                    if np.any((keep > 0) & (keep < 1)) else {}),
                  "load": {"x": [list(v) for v in load["x"]], "y": [list(v) for v in load["y"]],
                           "z0": [list(v) for v in load["z0"]]}},
     }
@@ -132,6 +135,9 @@ def protocol_comment_lines(desc: dict) -> list[str]:
                  "value into one rail, the other rail 0)"]
     if host["wash"]:
         lines += _wrap("#   wash:", host["wash"])
+    if host.get("wash_residual"):
+        lines.append(f"#   the wash is incomplete: a fraction {host['wash_residual']!r} of each "
+                     f"washed species stays, and the loads add to it")
     if not host.get("loads_add"):
         lines += _wrap("#   keep:", host["keep"])
     loads = [f"x: {_pairs_text(load['x'], 'x')}", f"y: {_pairs_text(load['y'], 'y')}"]

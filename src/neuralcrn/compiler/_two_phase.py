@@ -151,6 +151,9 @@ def _feedforward(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionN
         rx += transfer(smap.yhat[kk], [], k)
         rx += catalytic_copy(smap.yhat[kk], [(tp.lag[kk], 1)], k)
         rx += transfer(tp.lag[kk], [], k)
+    k_sig = float(spec.rates.signal_annihilation)
+    if k_sig > 0:          # no common mode in the readout rails (robust to rate errors)
+        rx += _annihilate(list(smap.yhat) + list(tp.lag), k_sig)
     return _network(rx, tp.species, "feedforward")
 
 
@@ -186,6 +189,9 @@ def _feedback(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetw
     if spec.train_W:
         params += [w for row in smap.W for w in row]
     rx += _annihilate(params, r * PARAMETER_REBALANCE)
+    k_sig = float(spec.rates.signal_annihilation)
+    if k_sig > 0:          # no common mode in the error and adjoint rails
+        rx += _annihilate(list(smap.e) + list(smap.adj), k_sig)
     return _network(rx, tp.species, "feedback")
 
 

@@ -50,15 +50,28 @@ class ChemistryRates:
         modules (readout, adjoint initialisation) run for 30/k_r with products at rate k_r/30.
     update:
         k_u of the update reactions ``G^s -> P^{-s}`` (rate η·k_u) and ``G^s -> 0`` (rate (1−η)·k_u).
+    signal_annihilation:
+        two-phase circuit only: k of ``V_p + V_m -> 0`` for the readout (O, Q), error (E) and
+        adjoint (A) signals (0, the default: none). The signed values and the update are
+        unchanged (annihilation removes the same amount from both rails), but the rails no
+        longer carry a common mode, so a rate-constant error of one rail's reactions scales
+        |v| instead of adding a fraction of the common mode (``docs/robustness.md``: the
+        margin under rate-constant errors).
     """
 
     annihilation: float = 1e4
     readout: float = 100.0
     update: float = 100.0
+    signal_annihilation: float = 0.0
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
+            if f.name == "signal_annihilation":
+                if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                    raise SpecError(f"rate constant 'signal_annihilation' must be a finite "
+                                    f"number ≥ 0, got {v!r}")
+                continue
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise SpecError(f"rate constant {f.name!r} must be a finite number > 0, got {v!r}")
 

@@ -50,16 +50,19 @@ def _work(net):
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _wash_and_load(x, source, keep, load_index, load_counts, i, add):
-    """x = source · keep (the wash), then the host's loads of step/point i: set (``add``
-    False) or added as doses (``add`` True: the autonomous protocol's doses into storage)."""
+def _wash_and_load(x, source, keep, load_index, load_counts, i):
+    """x = source · keep (the wash), then the host's loads of step/point i, added to what the
+    wash left (a washed species is 0, so the load sets it). An incomplete wash (0 < keep < 1):
+    each of the round(source[s]) molecules survives independently with probability keep[s] (a
+    binomial draw from numba's seeded stream; mean keep·count)."""
     for s in range(x.shape[0]):
-        x[s] = source[s] * keep[s]
-    for j in range(load_index.shape[0]):
-        if add:
-            x[load_index[j]] += load_counts[i, j]
+        k = keep[s]
+        if k == 0.0 or k == 1.0:
+            x[s] = source[s] * k
         else:
-            x[load_index[j]] = load_counts[i, j]
+            x[s] = float(np.random.binomial(int(np.floor(source[s] + 0.5)), k))
+    for j in range(load_index.shape[0]):
+        x[load_index[j]] += load_counts[i, j]
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -74,11 +77,11 @@ def _readout(x, readout, k, volume):
 @numba.njit(cache=True, nogil=True)
 def run_steps(method, net, durations, keep, load_index, load_counts, state, readout,
               readout_phase, targets, seed, epsilon, dt, rtol, max_events, losses, events,
-              stats, add=False):
+              stats):
     """Run N protocol steps in place on ``state`` (float64 counts ``(S,)``).
 
-    Per step i: ``state *= keep``; ``state[load_index] = load_counts[i]`` (``add``:
-    ``+= load_counts[i]``, doses); then every phase p for
+    Per step i: the wash ``state *= keep`` (0 < keep < 1: a binomial survival per molecule);
+    ``state[load_index] += load_counts[i]``; then every phase p for
     ``durations[p]``. After phase ``readout_phase`` the read-out ŷ = ``readout @ state / Ω``
     ``(m,)`` is compared with ``targets[i]`` and ``losses[i] = ½‖ŷ − y‖²``. ``events[i, p]``
     counts the events of phase p (exact firings, leaps or CLE steps). Returns 0, or 1 + i if
@@ -90,7 +93,7 @@ def run_steps(method, net, durations, keep, load_index, load_counts, state, read
     P = durations.shape[0]
     m = readout.shape[0]
     for i in range(N):
-        _wash_and_load(state, state, keep, load_index, load_counts, i, add)
+        _wash_and_load(state, state, keep, load_index, load_counts, i)
         for p in range(P):
             n = advance(method, state, 0.0, durations[p], p, net, a, bsum, tw, cw, epsilon, dt,
                         rtol, max_events, stats)
@@ -109,17 +112,17 @@ def run_steps(method, net, durations, keep, load_index, load_counts, state, read
 
 @numba.njit(cache=True, nogil=True)
 def forward_points(method, net, durations, keep, load_index, load_counts, state, readout, seed,
-                   epsilon, dt, rtol, max_events, out, stats, add=False):
+                   epsilon, dt, rtol, max_events, out, stats):
     """The phases ``0 … len(durations) − 1`` from the same ``state`` for each of M loads: ``out[i]`` =
     ``readout @ x / Ω`` ``(m,)`` after them (the protocol's forward pass; ``state`` unchanged;
-    ``add``: the loads are doses, as in :func:`run_steps`). Returns 0, or 1 + i if point i
+    loads as in :func:`run_steps`). Returns 0, or 1 + i if point i
     exceeded ``max_events``."""
     np.random.seed(seed)
     a, bsum, tw, cw = _work(net)
     S = state.shape[0]
     x = np.empty(S)
     for i in range(load_counts.shape[0]):
-        _wash_and_load(x, state, keep, load_index, load_counts, i, add)
+        _wash_and_load(x, state, keep, load_index, load_counts, i)
         for p in range(durations.shape[0]):
             n = advance(method, x, 0.0, durations[p], p, net, a, bsum, tw, cw, epsilon, dt,
                         rtol, max_events, stats)

@@ -2,6 +2,7 @@
 
 from ._common import save_figure
 from ._omega import plot_omega_study
+from ._robustness import plot_robustness
 from ._trajectory import plot_trajectory
 from ._clock import plot_clock, plot_cycles
 from ._training import (plot_decision_regions, plot_loss_curves, plot_parameter_trajectories,
@@ -9,4 +10,5 @@ from ._training import (plot_decision_regions, plot_loss_curves, plot_parameter_
 
 __all__ = ["save_figure", "plot_trajectory", "plot_loss_curves", "plot_decision_regions",
            "plot_predicted_vs_target", "plot_parameter_trajectories", "plot_omega_study",
+           "plot_robustness",
            "plot_clock", "plot_cycles"]

@@ -44,7 +44,8 @@ from ..kinetics import (DEFAULT_METHOD, METHODS, MassActionStructure, choose_pha
 
 __all__ = ["SolverSettings", "Probe", "ChemicalSetup", "chemical_setup", "chemical_epoch",
            "chemical_predict", "read_params", "state_with_params", "SCHEDULE_NAMES",
-           "CompiledEpoch", "CompiledPredictor", "run_step_stack", "PhasedReactions"]
+           "CompiledEpoch", "CompiledPredictor", "run_step_stack", "PhasedReactions",
+           "imperfect_setup"]
 
 SCHEDULE_NAMES = ("modular", "two-phase")
 
@@ -120,6 +121,7 @@ class ChemicalSetup:
     program: StepProgram
     probe: Probe
     phased: "PhasedReactions"
+    imperfections: object = None
 
     @property
     def n_species(self) -> int:
@@ -212,6 +214,20 @@ def chemical_setup(spec: ModelSpec, schedule: str = "two-phase") -> ChemicalSetu
     probe = Probe(jnp.asarray(readout), jnp.asarray(phase, dtype=jnp.int32),
                   jnp.asarray(_param_matrix(circuit)))
     return ChemicalSetup(spec, schedule, circuit, program, probe, _phased(program))
+
+
+def imperfect_setup(setup: ChemicalSetup, imperfections) -> ChemicalSetup:
+    """``setup`` with its circuit and step program made imperfect
+    (:func:`neuralcrn.compiler.imperfect_program`: rate-constant errors, leaks, incomplete wash);
+    the probes and the species are unchanged. The perfect case returns ``setup`` itself."""
+    import dataclasses
+
+    from ..compiler import imperfect_program
+    if imperfections.perfect:
+        return setup
+    circuit, program = imperfect_program(setup.circuit, setup.program, imperfections)
+    return dataclasses.replace(setup, circuit=circuit, program=program, phased=_phased(program),
+                               imperfections=imperfections)
 
 
 class PhasedReactions(NamedTuple):

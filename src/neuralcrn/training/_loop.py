@@ -45,7 +45,7 @@ import numpy as np
 from ..errors import SimulationError, SpecError
 from ..ideal.spec import ModelSpec, Params
 from ._chemical import (SCHEDULE_NAMES, ChemicalSetup, SolverSettings, chemical_setup,
-                        padded_chunks)
+                        imperfect_setup, padded_chunks)
 from ._stochastic import (DEFAULT_CLE_DT, DEFAULT_CLE_RTOL, DEFAULT_EPSILON,
                           check_stochastic_config, stochastic_parts)
 from ..tasks import epoch_order, get_task
@@ -114,6 +114,14 @@ class TrainConfig:
     clock_options: ``None`` or keyword arguments of :class:`neuralcrn.compiler.ClockOptions`
                  (``window``, ``sharpness``, ``gate``, ``dose_at``, ``mass``, ``pacemaker``,
                  ``hold``); combines with stochastic ``kinetics`` (the doses are added as counts).
+    rate_noise, leak, wash_residual: imperfect chemistry (chemical mode; SPEC §8,
+                 :class:`neuralcrn.compiler.Imperfections`, ``docs/robustness.md``): σ ≥ 0 of the
+                 log-normal rate-constant error, the leak fraction λ ∈ [0, 1) of every catalytic
+                 production, the fraction w ∈ [0, 1) of each transient species that survives
+                 the wash. All 0: the perfect circuit.
+    imperfection_seed: seed of the rate-constant draw (the circuit instance); ``None`` → ``seed``.
+                 The K replicates of one run share that one circuit instance (independent
+                 instances are independent runs, as ``neuralcrn robustness`` makes them).
     """
 
     task: str
@@ -139,9 +147,19 @@ class TrainConfig:
     cle_rtol: float = DEFAULT_CLE_RTOL
     clock: str = "host"
     clock_options: dict | None = None
+    rate_noise: float = 0.0
+    leak: float = 0.0
+    wash_residual: float = 0.0
+    imperfection_seed: int | None = None
 
     def __post_init__(self):
         check_stochastic_config(self)
+        imp = self.imperfections     # validates σ, λ, w and the seed (SpecError naming them)
+        for name in ("rate_noise", "leak", "wash_residual"):
+            object.__setattr__(self, name, getattr(imp, name))
+        if self.mode == "ideal" and not imp.perfect:
+            raise SpecError("rate_noise, leak and wash_residual perturb the chemistry; mode "
+                            "'ideal' has none (use mode 'chemical')")
         if self.mode not in MODES:
             raise SpecError(f"unknown mode {self.mode!r}; choose one of {', '.join(MODES)}")
         if self.schedule not in SCHEDULE_NAMES:
@@ -183,6 +201,15 @@ class TrainConfig:
                             f"{self.data!r}")
         if not isinstance(self.task, str) or not self.task:
             raise SpecError(f"task must be a task name, got {self.task!r}")
+
+    @property
+    def imperfections(self):
+        """The :class:`~neuralcrn.compiler.Imperfections` of this run's circuit instance."""
+        from ..compiler import Imperfections
+        seed = self.seed if self.imperfection_seed is None else self.imperfection_seed
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise SpecError(f"imperfection_seed must be an integer ≥ 0, got {seed!r}")
+        return Imperfections(self.rate_noise, self.leak, self.wash_residual, int(seed))
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
@@ -514,8 +541,13 @@ def _progress_message(hist: dict, e: int) -> dict:
 
 def setup_for(config: TrainConfig, spec: ModelSpec) -> ChemicalSetup:
     """The compiled circuit a run of ``config`` uses (both modes: ideal runs report its sizes and
-    write its files). An exact-gradient model runs the modular circuit in ideal mode and is
-    refused by the two-phase schedule in chemical mode (SpecError)."""
+    write its files), with the run's imperfections applied (:func:`imperfect_setup`). An
+    exact-gradient model runs the modular circuit in ideal mode and is refused by the two-phase
+    schedule in chemical mode (SpecError)."""
+    return imperfect_setup(_perfect_setup(config, spec), config.imperfections)
+
+
+def _perfect_setup(config: TrainConfig, spec: ModelSpec) -> ChemicalSetup:
     if config.minimal:
         from ._minimal import minimal_setup
         return minimal_setup(spec)

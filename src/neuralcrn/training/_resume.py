@@ -136,14 +136,15 @@ def write_run_state(result, folder) -> None:
     initial, final = _states(result)
     E = result.epochs
     (folder / "protocol.json").write_text(_json(describe_protocol(circuit, program)))
+    imp = [setup.imperfections.describe()] if setup.imperfections is not None else []
     (folder / "circuit.crn").write_text(circuit_text(
         circuit, state=initial[0], program=program,
-        header=[f"initial concentrations: the start of training (seed {seeds[0]})"]))
+        header=[f"initial concentrations: the start of training (seed {seeds[0]})"] + imp))
     keep = np.asarray(program.keep)
     (folder / "circuit_final.crn").write_text(circuit_text(
-        circuit, state=final[0] * keep, program=program,
+        circuit, state=final[0] * (keep == 1.0), program=program,
         header=[f"initial concentrations: the kept species at the end of training (epoch {E}, "
-                f"seed {seeds[0]}); the full final state is in state.csv"]))
+                f"seed {seeds[0]}); the full final state is in state.csv"] + imp))
     (folder / STATE_FILE).write_text(state_csv(circuit.species, final, seeds))
     hist = {k: (None if result.history.get(k) is None else
                 [[_num(v) for v in row] for row in np.asarray(result.history[k])])

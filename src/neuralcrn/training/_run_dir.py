@@ -134,6 +134,15 @@ def config_dict(result: TrainResult, data_source: dict | None = None) -> dict:
     if result.setup is not None and result.setup.schedule == "two-phase":
         from ..compiler import two_phase_rates
         d["two_phase_rates"] = two_phase_rates(result.spec)
+    imp = getattr(result.setup, "imperfections", None)
+    if imp is not None:
+        c = result.setup.circuit
+        d["imperfections"] = {
+            **imp.to_dict(), "reactions": c.network.n_reactions,
+            "form": "rate constants k*exp(sigma*xi), xi ~ N(0,1) per reaction (numpy "
+                    "default_rng(seed)); leaks: each catalytic production also runs with one "
+                    "catalyst absent at lambda*k*c_ref (c_ref = 1); wash: a fraction w of each "
+                    "transient species survives and the loads add to it (docs/robustness.md)"}
     if hasattr(result.setup, "config_extras"):          # the chemical clock's timing
         d.update(result.setup.config_extras())
     d["replicate_seeds"] = [result.config.seed + k for k in range(result.config.replicates)]

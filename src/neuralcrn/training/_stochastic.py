@@ -78,8 +78,6 @@ class StochasticProtocol(NamedTuple):
     n_z0:          number of z rails loaded with u (0 when z(0) = 0).
     y_weight:      w of the step loss ½‖ŷ − w·y‖² (``Probe.y_weight``; 1, or 0 for a circuit
                    whose read-out is already the error).
-    add:           the loads are doses *added* to their species (``StepProgram.dose``: the
-                   autonomous protocol, no wash); False: they set them.
     extra_counts:  ``(L_e,)`` counts of the last L_e ``load_index`` positions, the same every step
                    (the autonomous clock's pacemaker dose, round(Ω·b)).
     """
@@ -94,7 +92,6 @@ class StochasticProtocol(NamedTuple):
     n_z0: int
     load_cols: np.ndarray
     y_weight: float
-    add: bool = False
     extra_counts: np.ndarray = np.zeros(0)
 
     @property
@@ -167,7 +164,7 @@ def stochastic_protocol(setup, volume: float, priority=None) -> StochasticProtoc
         readout_phase=int(setup.probe.readout_phase),
         u_const=np.asarray(prog.u_const, dtype=np.float64).reshape(-1),
         n_z0=int(np.asarray(prog.z0_plus).size), load_cols=cols,
-        y_weight=1.0 if w is None else float(np.asarray(w)), add=prog.dose is not None,
+        y_weight=1.0 if w is None else float(np.asarray(w)),
         extra_counts=np.asarray(extra, dtype=np.float64))
 
 
@@ -266,8 +263,7 @@ class StochasticEpoch:
         run_steps(self.method, p.net, p.durations, p.keep, p.load_index,
                   np.zeros((0, p.load_index.size)), np.zeros(S), p.readout, p.readout_phase,
                   np.zeros((0, p.readout.shape[0])), 0, self.epsilon, self.dt, self.rtol, 1,
-                  np.zeros(0), np.zeros((0, p.durations.size), dtype=np.int64), np.zeros(3),
-                  p.add)
+                  np.zeros(0), np.zeros((0, p.durations.size), dtype=np.int64), np.zeros(3))
         stochastic_forward(p, self.kinetics, np.zeros(S), np.zeros((0, self._d)), 0,
                            epsilon=self.epsilon, dt=self.dt, rtol=self.rtol)
         self.compile_seconds = time.perf_counter() - t0
@@ -327,7 +323,7 @@ class StochasticEpoch:
             rc = run_steps(self.method, p.net, p.durations, p.keep, p.load_index,
                            p.load_counts(Xs[k], Yk), counts[k], p.readout, p.readout_phase,
                            p.y_weight * Yk, _seed(self.seeds[k], self.epoch, _NOISE), self.epsilon, self.dt,
-                           self.rtol, self.max_events, losses[k], ev, self.stats[k], p.add)
+                           self.rtol, self.max_events, losses[k], ev, self.stats[k])
             if rc:
                 raise SimulationError(
                     f"stochastic training stopped in epoch {self.epoch + 1}, step {rc} "
@@ -405,7 +401,7 @@ def stochastic_forward(protocol: StochasticProtocol, kinetics: str, counts, X, s
                         protocol.durations[:protocol.readout_phase + 1].copy(), protocol.keep,
                         protocol.load_index, load, np.asarray(counts, dtype=np.float64),
                         protocol.readout, int(seed), eps, dt, rtol, MAX_EVENTS_PER_PHASE, out,
-                        np.zeros(3), protocol.add)
+                        np.zeros(3))
     if rc:
         raise SimulationError(f"stochastic forward pass of point {rc} exceeded "
                               f"{MAX_EVENTS_PER_PHASE:.0e} events")
@@ -434,7 +430,9 @@ def chance_level(dataset) -> dict:
 def train_stochastic_point(task: str, kinetics: str, volume: float, seed: int = 0, *,
                            epochs: int | None = None, spec=None, epsilon: float = DEFAULT_EPSILON,
                            cle_dt: float = DEFAULT_CLE_DT, cle_rtol: float = DEFAULT_CLE_RTOL,
-                           chemical_eval: bool = True, ideal_reference: bool = False) -> dict:
+                           chemical_eval: bool = True, ideal_reference: bool = False,
+                           rate_noise: float = 0.0, leak: float = 0.0,
+                           wash_residual: float = 0.0) -> dict:
     """Train one configuration at one Ω with one seed and return its metrics (plain dict).
 
     ``kinetics`` ``"ode"`` trains the ODE chemistry (``volume`` ignored) — the reference of an Ω
@@ -446,7 +444,8 @@ def train_stochastic_point(task: str, kinetics: str, volume: float, seed: int = 
     pass on every test point simulated by the same method **at the training Ω** — the number a
     circuit at Ω actually answers); ``chance`` (the constant predictor's test metrics,
     :func:`chance_level`); ``model`` (n, T, α, η); ``stochastic`` (events per step, speed);
-    ``settings``; ``wall_s``.
+    ``settings``; ``wall_s``. ``rate_noise``, ``leak``, ``wash_residual``: the circuit instance's
+    imperfections (:class:`~neuralcrn.compiler.Imperfections`, drawn with ``seed``).
     ``ideal_reference`` also trains the ideal math from the same start (``ideal_training``,
     ``vs_ideal_training``; off by default: a study's reference is the ODE point). The data set,
     initial parameters and sample order are those of ``seed``. A run stopped because its counts
@@ -459,7 +458,8 @@ def train_stochastic_point(task: str, kinetics: str, volume: float, seed: int = 
     cfg = TrainConfig(task=task, epochs=epochs, seed=seed, spec=spec, kinetics=kinetics,
                       volume=float(volume) if stochastic else None, tau_epsilon=epsilon,
                       cle_dt=cle_dt, cle_rtol=cle_rtol, chemical_eval=chemical_eval,
-                      ideal_reference=ideal_reference, eval_every=0)
+                      ideal_reference=ideal_reference, eval_every=0,
+                      rate_noise=rate_noise, leak=leak, wash_residual=wash_residual)
     from ..tasks import get_task
     t = get_task(task)
     used = spec if spec is not None else t.model_spec
