@@ -65,13 +65,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..chemistry.clock import ChemicalClock
-from ..chemistry.dualrail import DualRail, catalytic_copy, catalytic_product, transfer
+from ..chemistry.dualrail import DualRail, catalytic_product, transfer
 from ..chemistry.network import Reaction, ReactionNetwork
 from ..errors import SpecError
 from ..ideal.spec import ModelSpec, Params
 from ._modules import NeuralCRN, _annihilate, _initial_params, _support
 from ._species import SpeciesMap, build_species_map
-from ._two_phase import PARAMETER_REBALANCE
+from ._two_phase import update_reactions
 
 __all__ = ["AUTONOMOUS_PHASES", "ClockOptions", "ClockTiming", "AutonomousSpecies",
            "AutonomousCircuit", "compile_autonomous", "autonomous_program", "clock_timing",
@@ -497,20 +497,7 @@ def _feedback(spec, sp: AutonomousSpecies, lam: float) -> list[Reaction]:
                                         [(smap.W[k][i], -1), (sp.dW[k][i], -1)], eta * r)
     for a in smap.adj:
         rx += transfer(a, [], r)
-    frozen_u = sp.frozen_u
-    kappa = eta * T * r
-    for i, j in _support(smap):
-        rx += catalytic_product(smap.adj[i], frozen_u[j],
-                                [(smap.theta[i][j], -smap.u_sign[j])], kappa)
-    if spec.train_h:
-        for i in range(smap.n):
-            rx += catalytic_copy(smap.adj[i], [(smap.h[i], -1)], kappa)
-    params = [smap.theta[i][j] for i, j in _support(smap)]
-    if spec.train_h:
-        params += list(smap.h)
-    if spec.train_W:
-        params += [w for row in smap.W for w in row]
-    rx += _annihilate(params, r * PARAMETER_REBALANCE)
+    rx += update_reactions(spec, smap, sp.frozen_u, eta * T * r, r)
     return rx
 
 

@@ -157,6 +157,28 @@ def _feedforward(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionN
     return _network(rx, tp.species, "feedforward")
 
 
+def update_reactions(spec: ModelSpec, smap, u_species, kappa: float, r: float) -> list[Reaction]:
+    """The first-order parameter update of the feedback phase: Θ_ij −= κ·a_i·u_j
+    (``a_i + u_j → a_i + u_j + Θ_ij`` of the sign −u_sign_j; ``u_species[j]`` the drive species
+    the update reads), h_i −= κ·a_i (``catalytic_copy``), and the rebalancing annihilation of
+    every trained parameter's rails at ``r ·`` :data:`PARAMETER_REBALANCE`. ``kappa`` is the
+    update rate constant (η·T·r over the compiler's rate factor)."""
+    rx: list[Reaction] = []
+    for i, j in _support(smap):
+        rx += catalytic_product(smap.adj[i], u_species[j],
+                                [(smap.theta[i][j], -smap.u_sign[j])], kappa)
+    if spec.train_h:
+        for i in range(smap.n):
+            rx += catalytic_copy(smap.adj[i], [(smap.h[i], -1)], kappa)
+    params = [smap.theta[i][j] for i, j in _support(smap)]
+    if spec.train_h:
+        params += list(smap.h)
+    if spec.train_W:
+        params += [w for row in smap.W for w in row]
+    rx += _annihilate(params, r * PARAMETER_REBALANCE)
+    return rx
+
+
 def _feedback(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwork:
     smap = tp.smap
     r, eta, T = rates["r"], float(spec.learning_rate), float(spec.T)
@@ -177,18 +199,7 @@ def _feedback(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetw
                                eta * r / f2)
     for a in smap.adj:
         rx += transfer(a, [], r)
-    kappa = eta * T * r / f3
-    for i, j in _support(smap):
-        rx += catalytic_product(smap.adj[i], smap.u[j], [(smap.theta[i][j], -smap.u_sign[j])], kappa)
-    if spec.train_h:
-        for i in range(smap.n):
-            rx += catalytic_copy(smap.adj[i], [(smap.h[i], -1)], kappa)
-    params = [smap.theta[i][j] for i, j in _support(smap)]
-    if spec.train_h:
-        params += list(smap.h)
-    if spec.train_W:
-        params += [w for row in smap.W for w in row]
-    rx += _annihilate(params, r * PARAMETER_REBALANCE)
+    rx += update_reactions(spec, smap, smap.u, eta * T * r / f3, r)
     k_sig = float(spec.rates.signal_annihilation)
     if k_sig > 0:          # no common mode in the error and adjoint rails
         rx += _annihilate(list(smap.e) + list(smap.adj), k_sig)
