@@ -16,6 +16,8 @@ from neuralcrn.errors import NetworkError
 from neuralcrn.tasks import get_task
 from neuralcrn.training import TrainConfig, train, write_run
 
+from replay_helpers import replay_periods
+
 libsbml = pytest.importorskip("libsbml")
 
 TIGHT = dict(method="tsit5", rtol=1e-10, atol=1e-12, max_steps=2_000_000)  # the autonomous "auto"
@@ -43,20 +45,9 @@ def _ours(ac, X, Y):
 
 
 def _replay(sbml, species, period, steps):
-    roadrunner = pytest.importorskip("roadrunner")
-    rr = roadrunner.RoadRunner(sbml)
-    rr.integrator.relative_tolerance = 1e-10
-    rr.integrator.absolute_tolerance = 1e-13
-    rr.integrator.maximum_num_steps = 2_000_000
-    ids = list(rr.model.getFloatingSpeciesIds())
-    order = [ids.index(s) for s in species]
-    out = []
-    for s in range(steps):
-        # at (s + 1)·period the next dose may have been added already: compare only species
-        # the doses do not touch
-        rr.simulate(s * period, (s + 1) * period, 2)
-        out.append(np.asarray(rr.model.getFloatingSpeciesConcentrations())[order])
-    return np.array(out)
+    # at (s + 1)·period the next dose may have been added already: the callers compare only
+    # species the doses do not touch
+    return replay_periods(sbml, species, period, steps, 2_000_000)
 
 
 def _model(ac, X, Y):

@@ -165,12 +165,10 @@ def choose_phase_method(structure: MassActionStructure, n_species: int, rate_con
     ValueError
         Unknown method name.
     """
-    _check_method(method)
-    if method != DEFAULT_METHOD:
-        return method
-    if stiffness_number(structure, n_species, rate_constants, duration) < STIFF_THRESHOLD:
+    if method == DEFAULT_METHOD and stiffness_number(structure, n_species, rate_constants,
+                                                     duration) < STIFF_THRESHOLD:
         return "tsit5"
-    return choose_method(structure, n_species)
+    return choose_method(structure, n_species, method)
 
 
 def resolve_method(method: str, structure: MassActionStructure | None = None,
