@@ -86,6 +86,32 @@ def test_linear_model_autonomous_step_equals_the_host_step():
     assert np.linalg.norm(upd_a - upd_h) < 1e-6 * np.linalg.norm(upd_h)
 
 
+def test_auto_method_is_resolved_on_the_concrete_network():
+    """method="auto" must not reach the jitted step as "auto": there the structure is traced and
+    the only guess is the pair-block Rodas5, which cannot solve the autonomous network's cyclic
+    links (regression: it gave NaN rows and a 'failed to integrate' error)."""
+    from neuralcrn.compiler import AUTONOMOUS_METHOD
+    from neuralcrn.compiler._protocol import run_checked_step
+    from neuralcrn.kinetics import choose_method, compile_network
+
+    task = get_task("linear-regression")
+    spec = task.model_spec
+    ac = compile_autonomous(spec, task.init_params(0, spec=spec))
+    x, y = np.array([2.0, 3.5]), np.array([9.0])
+    kw = dict(rtol=1e-9, atol=1e-11)
+    r_auto = autonomous_step(ac, x, y, method="auto", **kw)
+    r_ref = autonomous_step(ac, x, y, method=AUTONOMOUS_METHOD, **kw)
+    np.testing.assert_array_equal(r_auto.final_state, r_ref.final_state)
+    # the generic path resolves "auto" by structure: a dense or W-method solve, never rodas5,
+    # and it agrees with the explicit reference
+    net = ac.network
+    assert choose_method(compile_network(net).structure(), net.n_species) != "rodas5"
+    _, states = run_checked_step(ac.circuit, autonomous_program(ac), None, x, y, ["period"],
+                                 method="auto", rtol=1e-9, atol=1e-11, max_steps=2_000_000)
+    assert np.all(np.isfinite(states))
+    np.testing.assert_allclose(states[-1], r_ref.final_state, rtol=1e-5, atol=1e-7)
+
+
 def test_feedback_is_exact_given_the_chemistry_own_forward_pass(quad):
     """ΔW = −η e zfᵀ, ΔΘ = −ηT(W₀ᵀe)ufᵀ, Δh = −ηT W₀ᵀe with the chemistry's own ŷ, zf, uf: the
     gating adds nothing to the feedback (its inputs are frozen before the cascades start)."""

@@ -40,7 +40,7 @@ from ._two_phase import (TWO_PHASE_MODULES, TwoPhaseStepResult, compile_two_phas
                          two_phase_program, two_phase_rates, two_phase_step)
 from ._schedule import PROTOCOL_FORMAT, circuit_text, describe_protocol
 from ._export_protocol import protocol_network
-from ._autonomous import (AUTONOMOUS_PHASES, AutonomousCircuit, AutonomousStepResult,
+from ._autonomous import (AUTONOMOUS_METHOD, AUTONOMOUS_PHASES, AutonomousCircuit, AutonomousStepResult,
                           ClockOptions, ClockTiming, autonomous_program, autonomous_step,
                           clock_timing, compile_autonomous)
 from ._imperfect import (LEAK_REFERENCE, Imperfections, imperfect_program, is_catalytic_production,
@@ -63,4 +63,5 @@ __all__ = [
     "compile_minimal", "minimal_program", "minimal_spec", "check_minimal_spec", "MinimalSpecies",
     "compile_autonomous", "autonomous_program", "autonomous_step", "AutonomousCircuit",
     "AutonomousStepResult", "ClockOptions", "ClockTiming", "clock_timing", "AUTONOMOUS_PHASES",
+    "AUTONOMOUS_METHOD",
 ]

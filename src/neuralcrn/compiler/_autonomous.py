@@ -69,11 +69,12 @@ from ..chemistry.dualrail import DualRail, catalytic_product, transfer
 from ..chemistry.network import Reaction, ReactionNetwork
 from ..errors import SpecError
 from ..ideal.spec import ModelSpec, Params
+from ..kinetics import DEFAULT_METHOD
 from ._modules import NeuralCRN, _annihilate, _initial_params, _support
 from ._species import SpeciesMap, build_species_map
 from ._two_phase import update_reactions
 
-__all__ = ["AUTONOMOUS_PHASES", "ClockOptions", "ClockTiming", "AutonomousSpecies",
+__all__ = ["AUTONOMOUS_PHASES", "AUTONOMOUS_METHOD", "ClockOptions", "ClockTiming", "AutonomousSpecies",
            "AutonomousCircuit", "compile_autonomous", "autonomous_program", "clock_timing",
            "autonomous_step", "AutonomousStepResult", "overlap_forward", "GATED_PHASES",
            "PACE", "pacemaker_reactions", "MIN_GATE", "MIN_CASCADE"]
@@ -665,14 +666,23 @@ class AutonomousStepResult:
     species: tuple[str, ...]
 
 
-def autonomous_step(ac: AutonomousCircuit, x, y, *, state=None, method: str = "tsit5",
+AUTONOMOUS_METHOD = "tsit5"
+"""The ODE method ``"auto"`` resolves to for an autonomous network (:func:`autonomous_step`, and
+autonomous training): its fastest rates (kill/recruit, annihilation) stay within an explicit
+method's stability at the accuracy the clock's phase needs, and the pair-block Rodas5 cannot solve
+it exactly (the clock and the feedback loop W ↔ e couple species outside the dual-rail pairs in
+cycles); the W-method's phase error accumulates on the limit cycle (docs/autonomous.md)."""
+
+
+def autonomous_step(ac: AutonomousCircuit, x, y, *, state=None, method: str = AUTONOMOUS_METHOD,
                     rtol: float = 1e-10, atol: float = 1e-12,
                     max_steps: int = 2_000_000) -> AutonomousStepResult:
     """Dose x, y into the pot (``state``, default the circuit's initial state: the clock at the
     dose time) and let the network run for one clock period; read ŷ, z(T), u and the parameters
     from the species (measurements only: the chemistry did everything). The reading happens at
     the next dose time, after the feedback and before the wash. Solver options as
-    :func:`~neuralcrn.compiler.run_step`. Raises DataError (bad x, y, state) and SimulationError.
+    :func:`~neuralcrn.compiler.run_step`; ``"auto"`` is :data:`AUTONOMOUS_METHOD`. Raises
+    DataError (bad x, y, state) and SimulationError.
     """
     from ._protocol import _check_xy, run_checked_step
 
@@ -680,6 +690,7 @@ def autonomous_step(ac: AutonomousCircuit, x, y, *, state=None, method: str = "t
         raise SpecError(f"expected an AutonomousCircuit, got {type(ac).__name__}")
     c = ac.circuit
     x, y = _check_xy(c, x, y)
+    method = AUTONOMOUS_METHOD if method == DEFAULT_METHOD else method
     dosed, states = run_checked_step(c, autonomous_program(ac), state, x, y, ["clock period"],
                                      method=method, rtol=rtol, atol=atol, max_steps=max_steps,
                                      hint="; try method='kvaerno5' or a larger max_steps")

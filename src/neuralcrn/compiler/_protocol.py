@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import DataError, SimulationError, SpecError
 from ..ideal.spec import Params
 from ..kinetics import DEFAULT_METHOD as _AUTO
-from ..kinetics import MassActionStructure, compile_network, solve_final
+from ..kinetics import MassActionStructure, choose_method, compile_network, solve_final
 from ._modules import NeuralCRN
 from ._species import SpeciesMap
 
@@ -170,6 +170,11 @@ def run_checked_step(circuit: NeuralCRN, program: StepProgram, state, x, y, phas
     if s_init.shape != (circuit.network.n_species,):
         raise DataError(f"state must have {circuit.network.n_species} entries, got {s_init.shape}")
     loaded = np.asarray(load_sample(program, s_init, x, y))
+    # "auto" resolved here, on the concrete structure: inside jit the structure is traced and
+    # resolve_method could only guess "rodas5", whose exact pair-block solves fail on networks
+    # with cyclic off-block links (the autonomous circuit)
+    method = choose_method(MassActionStructure(*(np.asarray(a) for a in program.structure)),
+                           s_init.shape[0], method)
     states = np.asarray(_run_step_jit(program, s_init, x, y, method=method, rtol=float(rtol),
                                       atol=float(atol), max_steps=int(max_steps)))
     if not np.all(np.isfinite(states)):

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import jax.numpy as jnp
 import numpy as np
 
-from ..compiler import (AutonomousCircuit, ClockOptions, autonomous_program, compile_autonomous,
+from ..compiler import (AUTONOMOUS_METHOD, AutonomousCircuit, ClockOptions, autonomous_program, compile_autonomous,
                         load_sample)
 from ..errors import SpecError
 from ..ideal.spec import ModelSpec, Params
@@ -35,10 +35,6 @@ __all__ = ["AutonomousSetup", "autonomous_setup", "clock_drift", "clock_options"
            "AUTONOMOUS_METHOD"]
 
 AUTONOMOUS_SCHEDULE = "autonomous"
-
-AUTONOMOUS_METHOD = "tsit5"
-"""The ODE method ``"auto"`` resolves to for the autonomous network
-(:meth:`AutonomousSetup.phase_methods`)."""
 
 
 @dataclass(frozen=True, eq=False)
