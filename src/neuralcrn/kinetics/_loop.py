@@ -6,7 +6,15 @@ does everything else the same way for all of them:
 
 * K *pots* (independent copies of one network: replicates, the points of a batch) are one stacked
   ``(K, S)`` state with one shared step sequence; the error norm is the worst pot's RMS of
-  ``err / (atol + rtol·max(|y0|, |y1|))``, so each pot gets the error control it would get alone;
+  ``err / (atol + rtol·m)``, so each pot gets the error control it would get alone;
+* the magnitude m of a species is max(|y0|, |y1|) — or, for a species with a dual-rail *partner*
+  (``partner``, :func:`~neuralcrn.kinetics._jacobian.pair_partner`: V⁺ and V⁻ of an
+  annihilation V⁺ + V⁻ → ∅), the magnitude of its pair, max over the step of |V⁺| + |V⁻|. The
+  signed value v = V⁺ − V⁻ and the common mode V⁺ + V⁻ are then controlled to rtol relative to
+  the pair, as the majority rail always was, while the minority rail (≈ production/(k_ann·|v|),
+  tiny) is not held to its own relative accuracy: at k_ann = 1e4 that needless accuracy cost the
+  paper XOR feedforward phase ≈ 40 % of its Rodas5 steps, most where a signed value crosses zero
+  and the rails swap (docs/solver.md "Error norm");
 * step-size control ``h·min(6, max(0.2, 0.9·E^(−1/(p̂+1))))`` with p̂ the order of the error
   estimate, no growth right after a rejection; a non-finite error or state rejects the step with
   the smallest factor; the first step as in Hairer, Nørsett & Wanner (*Solving ODEs I*, §II.4)
@@ -111,10 +119,12 @@ class _Carry(NamedTuple):
 
 
 def adaptive_loop(stepper: Stepper, f: Callable, y0, t0, t1, *, ts=None, rtol, atol,
-                  max_steps: int, dt0=None) -> LoopResult:
+                  max_steps: int, dt0=None, partner=None) -> LoopResult:
     """Integrate from ``(t0, y0)`` (``y0`` ``(K, S)``) to t1 with ``stepper`` (see the module
     docstring). ``f`` maps ``(K, S)`` → ``(K, S)``. ``ts``: optional ``(P,)`` increasing save
-    times in ``[t0, t1]``. ``max_steps`` (attempted steps) and ``dt0`` are static."""
+    times in ``[t0, t1]``. ``max_steps`` (attempted steps) and ``dt0`` are static. ``partner``:
+    optional ``(S,)`` int32, each species' dual-rail partner (itself for none): the error of a
+    rail is measured against its pair's magnitude (module docstring)."""
     t0, t1 = jnp.asarray(t0, y0.dtype), jnp.asarray(t1, y0.dtype)
     rtol, atol = jnp.asarray(rtol, y0.dtype), jnp.asarray(atol, y0.dtype)
     exponent = -1.0 / (stepper.error_order + 1)
@@ -138,6 +148,16 @@ def adaptive_loop(stepper: Stepper, f: Callable, y0, t0, t1, *, ts=None, rtol, a
             lambda c: (c[0] < P) & (ts[jnp.minimum(c[0], P - 1)] <= t0),
             lambda c: (c[0] + 1, c[1].at[c[0]].set(y0)), (save_index, ys))
     eps = jnp.finfo(y0.dtype).eps
+    if partner is None:
+        def magnitude(a, b):
+            return jnp.maximum(jnp.abs(a), jnp.abs(b))
+    else:
+        partner = jnp.asarray(partner, jnp.int32)
+        paired = partner != jnp.arange(S, dtype=jnp.int32)
+
+        def magnitude(a, b):
+            m = jnp.abs(a) + jnp.where(paired, jnp.abs(a[:, partner]), 0.0)
+            return jnp.maximum(m, jnp.abs(b) + jnp.where(paired, jnp.abs(b[:, partner]), 0.0))
     init = _Carry(t0, h_init, y0, f0, stepper.state_data(y0), jnp.int32(0), jnp.int32(0),
                   stepper.status, jnp.bool_(False), save_index, ys)
 
@@ -148,7 +168,7 @@ def adaptive_loop(stepper: Stepper, f: Callable, y0, t0, t1, *, ts=None, rtol, a
         last = c.h >= t1 - c.t
         h = jnp.where(last, t1 - c.t, c.h)
         y_new, err, f_new, stages = stepper.step(c.y, c.fy, c.data, h)
-        e = _norm(err, atol + rtol * jnp.maximum(jnp.abs(c.y), jnp.abs(y_new)))
+        e = _norm(err, atol + rtol * magnitude(c.y, y_new))
         ok = jnp.isfinite(e) & (e <= 1.0) & jnp.all(jnp.isfinite(y_new))
         fac = jnp.where(jnp.isfinite(e),
                         jnp.clip(_SAFETY * jnp.maximum(e, 1e-10) ** exponent, _FAC_MIN, _FAC_MAX),

@@ -729,7 +729,8 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None,
         if progress:
             from tqdm.auto import tqdm
             bar = tqdm(total=E, initial=e0, unit="epoch", dynamic_ncols=True,
-                       desc=f"{config.task} {config.mode}/{config.schedule}")
+                       desc=f"{config.task} {config.mode}/"
+                            f"{'autonomous' if config.clock == 'chemical' else config.schedule}")
         t_loop = time.perf_counter()
         if chemical:
             trainer.start(e0)
