@@ -455,13 +455,17 @@ class CompiledPredictor:
         self.compile_seconds = time.perf_counter() - t0
         self._cache[key] = self.fn
 
-    def __call__(self, setup: ChemicalSetup, state, X) -> np.ndarray:
+    def __call__(self, setup: ChemicalSetup, state, X, on_chunk=None) -> np.ndarray:
+        """ŷ ``(N, m)`` for the rows of X ``(N, d)``; ``on_chunk(n)`` (optional) is called after
+        each block with the number of points it finished (for a progress bar)."""
         prog, phased = _forward_parts(setup)
         out = []
         for chunk, n in padded_chunks(X, PREDICT_CHUNK):
             out.append(np.asarray(self.fn(prog, phased, setup.probe,
                                           jnp.asarray(state, jnp.float64),
                                           jnp.asarray(chunk)))[:n])
+            if on_chunk is not None:
+                on_chunk(n)
         return np.concatenate(out) if out else np.zeros((0, setup.spec.outputs))
 
 

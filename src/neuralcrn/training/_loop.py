@@ -45,7 +45,7 @@ import numpy as np
 from ..errors import SimulationError, SpecError
 from ..ideal.spec import ModelSpec, Params
 from ._chemical import (SCHEDULE_NAMES, ChemicalSetup, SolverSettings, chemical_setup,
-                        imperfect_setup, padded_chunks)
+                        PREDICT_CHUNK, imperfect_setup, padded_chunks)
 from ._stochastic import (DEFAULT_CLE_DT, DEFAULT_CLE_RTOL, DEFAULT_EPSILON,
                           check_stochastic_config, stochastic_parts)
 from ..tasks import epoch_order, get_task
@@ -600,18 +600,26 @@ def _final_metrics(run: _Run, params: list, chem_preds, ref_params, timings) -> 
     return out
 
 
-def _chemical_predictions(run: _Run, setup, state, predictor, timings) -> list:
+def _chemical_predictions(run: _Run, setup, state, predictor, timings,
+                          progress: bool = False) -> list:
     t0 = time.perf_counter()
     out = []
-    for k, ds in enumerate(run.datasets):
-        X = _stacked(ds, SPLITS)
-        pred = predictor(setup, state[k], X)
+    Xs = [_stacked(ds, SPLITS) for ds in run.datasets]
+    bar = None
+    if progress and sum(X.shape[0] for X in Xs) > PREDICT_CHUNK:
+        from tqdm.auto import tqdm
+        bar = tqdm(total=sum(X.shape[0] for X in Xs), unit="point", dynamic_ncols=True,
+                   desc="chemical forward pass (all splits)")
+    for k, (ds, X) in enumerate(zip(run.datasets, Xs)):
+        pred = predictor(setup, state[k], X, on_chunk=None if bar is None else bar.update)
         parts, a = {}, 0
         for s in SPLITS:
             n = ds.split(s)[0].shape[0]
             parts[s] = pred[a:a + n]
             a += n
         out.append(parts)
+    if bar is not None:
+        bar.close()
     timings["chemical_eval"] = time.perf_counter() - t0
     return out
 
@@ -772,7 +780,8 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None,
         if fut_chem_pred is not None:
             predictor = fut_chem_pred.result()
             timings["compile_chemical_predictor"] = predictor.compile_seconds
-            chem_preds = _chemical_predictions(run, setup, trainer.state, predictor, timings)
+            chem_preds = _chemical_predictions(run, setup, trainer.state, predictor, timings,
+                                               progress)
         ref_params = ref.params if reference else None
         metrics = _final_metrics(run, params, chem_preds, ref_params, timings)
         if stochastic:
