@@ -21,7 +21,7 @@ from ..errors import NetworkError
 from .network import Reaction, _check_name
 
 __all__ = ["DualRail", "Operand", "Targets", "annihilation", "catalytic_product",
-           "catalytic_copy", "transfer", "rails_of", "PLUS", "MINUS"]
+           "catalytic_copy", "transfer", "signed_transfer", "rails_of", "PLUS", "MINUS"]
 
 PLUS = "_p"
 MINUS = "_m"
@@ -176,6 +176,31 @@ def transfer(a: Operand, target: Targets, rate_constant: float = 1.0, *,
     targets = _target_list(target, sign)
     return [Reaction([sa], [_target_rail(t, s * ta) for t, s in targets], rate_constant)
             for sa, ta in rails_of(a)]
+
+
+def signed_transfer(a: Operand, router: Operand, target: Targets, rate_constant: float = 1.0, *,
+                    sign: int = 1) -> list[Reaction]:
+    """Reactions that *move* ``a`` into the targets with the sign of ``router`` (unchanged):
+    ``A^s + B^t ->{k} B^t + Σ_T T^{σ_T·sign·s·t}`` (one per rail pair).
+
+    The rails of ``a`` are consumed at rate k·([B⁺] + [B⁻]) and split between the two signs in
+    the proportion [B⁺] : [B⁻], so when it has run to completion with ``router`` constant each
+    target has gained σ_T · sign · a(0) · b/([B⁺] + [B⁻]) — sign(b) · a(0) for a single-rail b —
+    *whatever k is*: a rate-constant error changes how fast, not how much, is moved. Bimolecular.
+
+    Raises :class:`NetworkError` for a bad sign, no target, the same species twice, or a negative
+    term into a single-rail target.
+    """
+    targets = _catalytic_targets(target, sign)
+    out = []
+    for sa, ta in rails_of(a):
+        for sb, tb in rails_of(router):
+            if sa == sb:
+                raise NetworkError(f"signed_transfer needs two different operands, got {sa!r} "
+                                   f"twice")
+            out.append(Reaction([sa, sb], [sb] + [_target_rail(t, s * ta * tb)
+                                                  for t, s in targets], rate_constant))
+    return out
 
 
 def decode_array(rail: DualRail, species: Sequence[str], x: np.ndarray) -> np.ndarray:
