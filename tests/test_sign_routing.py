@@ -53,24 +53,26 @@ def test_routed_step_is_the_first_order_sgd_step_and_the_direct_circuits(name, k
     assert circuit.module_names == ROUTED_MODULES
     assert circuit.max_molecularity <= 2
     rates = two_phase_rates(spec)
-    assert circuit.duration("readout_update") == pytest.approx(20.0 / rates["r"])
+    assert circuit.duration("error") == circuit.duration("update") == \
+        pytest.approx(20.0 / rates["r"])
     x, y = np.array([0.6, -0.9]), np.linspace(-0.5, 0.8, spec.outputs)
     r = two_phase_step(circuit, x, y)
     q = sgd_step(spec, p, x, y)
     assert params_relative_error(_delta(r.params_after, p), _delta(q, p)) < tol
-    # … and the same step as the direct circuit (ΔW to ≤ 1e-8 relative: F2 tail + routing lag)
+    # … and the same step as the direct circuit (to ≤ 1e-7 relative: the cascades' F2/F3 tails
+    # and the routing lag)
     direct = compile_two_phase(spec.replace(rates=ChemistryRates()), p)
     d = two_phase_step(direct, x, y)
-    dW_r, dW_d = _delta(r.params_after, p)[2], _delta(d.params_after, p)[2]
-    np.testing.assert_allclose(dW_r, dW_d, rtol=1e-8, atol=1e-12)
-    np.testing.assert_allclose(r.params_after.theta, d.params_after.theta, rtol=0, atol=1e-12)
-    # W does not move in the feedback phase; the routing phase leaves no gradient behind
+    for a, b in zip(_delta(r.params_after, p), _delta(d.params_after, p)):
+        np.testing.assert_allclose(a, b, rtol=1e-7, atol=1e-13)
+    # W does not move in the error phase; the update phase leaves no gradient behind
     idx = {s: i for i, s in enumerate(circuit.species)}
-    fb = r.phase_states["feedback"]
+    fb = r.phase_states["error"]
     for row, row0 in zip(circuit.species_map.W, np.asarray(p.W)):
         for rail, w0 in zip(row, row0):
             assert fb[idx[rail.plus]] - fb[idx[rail.minus]] == pytest.approx(w0, abs=1e-12)
-    end = r.phase_states["readout_update"]
+    end = r.phase_states["update"]
+    assert r.residual < 1e-6
     gW = [h for row in two_phase_species(spec).routing.grad for h in row]
     assert max(end[idx[s]] for h in gW for s in h.species) < 1e-9
 
@@ -80,20 +82,27 @@ def test_routed_reactions_and_rates():
     c = compile_two_phase(spec)
     rates = two_phase_rates(spec)
     r, eta, n = rates["r"], spec.learning_rate, spec.n
-    mod = c.module("readout_update").reactions
+    mod = c.module("update").reactions
     routing = [rx for rx in mod if rx.rate_constant == K_ROUTE]
-    assert len(routing) == 4 * n            # H_i^t + S^s → S^s + W_i^{−st}
-    assert Reaction(["gW_1_1_p", "esign1_p"], ["esign1_p", "W_1_1_m"], K_ROUTE) in routing
+    assert len(routing) == 4 * n            # H_i^t + S^s → S^s + W_i^{−st} + D_i^{−st}
+    assert Reaction(["gW_1_1_p", "esign1_p"], ["esign1_p", "W_1_1_m", "dW_1_1_m"],
+                    K_ROUTE) in routing
     product = [rx for rx in mod if rx.rate_constant == pytest.approx(eta * r / rates["F2"])]
     assert len(product) == 2 * n            # Ē + Z_i^t → Ē + Z_i^t + H_i^t: one per z rail
     assert Reaction(["eclock1", "z1_p"], ["eclock1", "z1_p", "gW_1_1_p"],
                     eta * r / rates["F2"]) in product
-    assert Reaction(["ecopy1_m"], ["eclock1"], r) in mod and Reaction(["eclock1"], [], r) in mod
-    fb = c.module("feedback").reactions
-    # the error transfers feed the two copies of e; no ΔW reaction reads E any more
-    assert Reaction(["ylag1_p"], ["e1_m", "esign1_m", "ecopy1_m"], r) in fb
+    assert Reaction(["e1_m"], ["eclock1"], r) in mod and Reaction(["eclock1"], [], r) in mod
+    # ΔΘ: a two-stage cascade from the settled E (E → A → ∫A), so η T r / F2
+    kappa = eta * spec.T * r / rates["F2"]
+    assert Reaction(["adj1_p", "u3"], ["adj1_p", "u3", "theta_1_3_m"], kappa) in mod
+    # no ΔW reaction reads E any more
     assert not any("W_1_1_m" in rx.species and "e1_p" in rx.species and "z1_p" in rx.species
-                   for rx in fb)
+                   for rx in mod)
+    err = c.module("error").reactions
+    # the error phase only collects e into E and the router S, which settle
+    assert Reaction(["ylag1_p"], ["e1_m", "esign1_m"], r) in err
+    assert Reaction(["esign1_p", "esign1_m"], [], spec.rates.annihilation) in err
+    assert len(err) == 3 * 2 + 2          # O, Q, Y transfers (2 rails each) + 2 annihilations
 
 
 def test_errors_and_other_circuits():
@@ -133,6 +142,7 @@ def _gains(spec, imp, xs, dys):
     return out
 
 
+@pytest.mark.slow
 def test_rate_errors_no_longer_give_the_two_signs_of_e_different_gains():
     """The mechanism of the σ = 0.2 failure: with independent rate errors the direct update
     applies ΔW_i with a gain that depends on the sign of e (per weight); routed, it does not.
@@ -151,8 +161,9 @@ def test_rate_errors_no_longer_give_the_two_signs_of_e_different_gains():
         assert len(pairs) >= 3
         spread[k] = max(abs(a - b) for a, b in pairs)
         if k:
-            # one gain per weight and z rail: f(Ē + Z_i^t)/f(Ē → ∅), within e^{±3σ} of 1
+            # one gain per weight and z rail, f(Ē + Z_i^t)/f(Ē → ∅), within e^{±3σ} of 1 (to
+            # ≤ 1 % between samples: z's minority rail meets the other rail's gain)
             assert all(0.5 < v < 2 for v in np.concatenate(list(g.values())))
-            assert max(np.ptp(v) for v in g.values()) < 1e-2
+            assert max(np.ptp(v) for v in g.values()) < 2e-2
     assert spread[0.0] > 0.3           # direct: the sign of e changes a weight's gain
-    assert spread[K_ROUTE] < 1e-2      # routed: it does not
+    assert spread[K_ROUTE] < 1e-3      # routed: it does not (measured ≤ 1e-4)

@@ -36,36 +36,43 @@ One training step is two clocked phases (see ``docs/training.md`` for the deriva
    There are no gradient species: the gradient goes straight into the parameter rails
    (the SPEC's "G^s → P^{−s}" transfer folded into the accumulation reaction at rate η·rate).
 
-**Routed readout update** (``spec.rates.sign_routing`` = k > 0, trained W; ``docs/robustness.md``).
-The direct ΔW reactions ``E^s + Z^t → W^{−st}`` are four reactions per weight, so with
-independent rate-constant errors each sign pattern of (e, z_i) is applied with its own gain,
-and the gain difference drifts W_i by ≈ (gain asymmetry) × E|e z_i| per step. The routed design
-lets the sign of e enter only through run-to-completion transfers:
+**Routed update** (``spec.rates.sign_routing`` = k > 0, trained W; ``docs/robustness.md``).
+Under independent rate-constant errors the feedback phase above has two weaknesses: E⁺ and E⁻
+fill at different rates before they annihilate, so every reaction that reads E (the adjoint,
+ΔW) multiplies a *transient* of both rails — much larger than e — by its own rate error; and
+ΔW's four reactions ``E^s + Z^t → W^{−st}`` per weight apply each sign pattern of (e, z_i) with
+its own gain, which drifts W_i by ≈ (gain asymmetry) × E|e z_i| per step. The routed design
+replaces the feedback phase by two phases:
 
-* ``feedback`` as above without the ΔW and D reactions (W is constant in this phase, so A
-  receives W(0)ᵀe directly), and the error transfers also make two copies of e:
-  ``O^s → 2E^s + 2S^s + 2M^s``, ``Q^s, Y^s → E^{−s} + S^{−s} + M^{−s}``, with
-  ``S⁺ + S⁻ → ∅`` and ``M⁺ + M⁻ → ∅`` at k_ann — S and M end holding e exactly (transfers);
-* a third phase ``readout_update`` (duration 20/r):
+1. ``error`` (20/r): the transfers ``O^s → 2E^s + 2S^s``, ``Q^s, Y^s → E^{−s} + S^{−s}`` (rate
+   r) and ``E⁺ + E⁻ → ∅``, ``S⁺ + S⁻ → ∅`` (k_ann): E and the router S collect exactly e and
+   settle to one rail; nothing reads them yet.
+2. ``update`` (20/r): everything that reads e, from the settled E:
 
-  ==========================================  ============  =====================================
-  reaction                                    rate          effect
-  ==========================================  ============  =====================================
-  M^s → Ē                                     r             Ē receives |M| = S⁺ + S⁻ (≥ |e|)
-  Ē → ∅                                       r             ∫ r Ē(s) ds = F2 (S⁺ + S⁻)
-  Ē + Z_i^t → Ē + Z_i^t + H_i^t               η r / F2      H_i = η (S⁺ + S⁻) z_i, sign of z_i
-  H_i^t + S^s → S^s + W_i^{−st}               k             H moves into W, split S⁺ : S⁻
-  P^+ + P^- → ∅  (W)                          r/4           rail re-balancing only
-  ==========================================  ============  =====================================
+   ==========================================  ============  =====================================
+   reaction                                    rate          effect (signed values)
+   ==========================================  ============  =====================================
+   E^s → Ē                                     r             E's clock decay; Ē receives E⁺ + E⁻
+   Ē → ∅                                       r             ∫ r Ē = F2 (E⁺ + E⁻) = F2 (S⁺ + S⁻)
+   W^s + E^t → W^s + E^t + A^{st}, D (as above) r            A receives W(0)ᵀ e
+   A^r → ∅                                     r             ∫ a = F2 (Wᵀe)/r
+   A^r + U^t → … + Θ^{−σrt}, A^r → A^r + H^{−r}  η T r / F2  ΔΘ = −η T (Wᵀe) uᵀ, Δh = −η T Wᵀe
+   Ē + Z_i^t → Ē + Z_i^t + H_i^t               η r / F2      H_i = η (S⁺ + S⁻) z_i, sign of z_i
+   H_i^t + S^s → S^s + W_i^{−st} + D_i^{−st}   k             H moves into W, split S⁺ : S⁻
+   P^+ + P^- → ∅  (Θ, h, W)                    r/4           rail re-balancing only
+   ==========================================  ============  =====================================
 
-  H is split between the two signs of e in the proportion S⁺ : S⁻, so W changes by
-  −η (S⁺ + S⁻) z_i (S⁺ − S⁻)/(S⁺ + S⁻) = −η e z_i exactly, whatever common mode S and M still
-  hold. Under rate errors the product gain f(Ē + Z_i^t)/f(Ē → ∅) depends on the sign of z_i
-  only, and the routing moves all of H whatever its rate (once k·|e| ≫ r; an H that has not
-  moved by the end of the phase is washed: ΔW shrinks only for |e| ≲ r/k).
+   H is split between the two signs of e in the proportion S⁺ : S⁻, so W changes by
+   −η (S⁺ + S⁻) z_i (S⁺ − S⁻)/(S⁺ + S⁻) = −η e z_i exactly, whatever common mode E and S still
+   hold (they have the same history). Under rate errors ΔW_i's gain f(Ē + Z_i^t)/f(Ē → ∅)
+   depends on the sign of z_i only — the sign of e enters through the routing transfers, which
+   move all of H whatever their rate (H not moved by the end of the phase is washed: ΔW falls
+   short only where k·(S⁺ + S⁻)·20/r is not ≫ 1, i.e. for |e| ≪ r/k — measured 8 % short at
+   |e| = 3.6e-5 and exact to 3e-9 at |e| ≈ 0.5 with k = 1e4, r = 100) — and the adjoint reads
+   a settled, one-rail E.
 
 The host protocol is the modular schedule's: before each step wash the transient species (x, z, O,
-Q, y, E, A, D — and S, M, Ē, H when routed), load x, y and z(0) = u, then switch phases. Only the exact-gradient model is not
+Q, y, E, A, D — and S, Ē, H when routed), load x, y and z(0) = u, then switch phases. Only the exact-gradient model is not
 available in this schedule (the backward z reconstruction would run while Θ is being updated);
 use the modular schedule for it.
 """
@@ -94,9 +101,10 @@ __all__ = ["TWO_PHASE_MODULES", "ROUTED_MODULES", "TwoPhaseSpecies", "SignRoutin
 TWO_PHASE_MODULES = ("feedforward", "feedback")
 """Module (= phase) names of a two-phase circuit."""
 
-ROUTED_MODULES = ("feedforward", "feedback", "readout_update")
-"""Module (= phase) names of a two-phase circuit with the routed readout update
-(``spec.rates.sign_routing`` > 0): the host runs a third phase for ΔW."""
+ROUTED_MODULES = ("feedforward", "error", "update")
+"""Module (= phase) names of the circuit with the routed update (``spec.rates.sign_routing`` >
+0): the feedback phase is split into ``error`` (e settles) and ``update`` (everything that
+reads it)."""
 
 FEEDBACK_TIME_CONSTANTS = 20.0
 """The feedback phase runs x/r with x = 20. Its cascades have two (O → E → ∫E: ΔW) and three
@@ -118,20 +126,19 @@ READOUT_MIN_KT = 40.0
 
 @dataclass(frozen=True)
 class SignRouting:
-    """Species of the routed readout update (see the module docstring), per output k:
-    ``sign`` S_k and ``copy`` M_k (dual rail, each receives e_k), ``clock`` Ē_k (one species:
-    the |e_k| clock of the ``readout_update`` phase) and ``grad`` H_ki (dual rail, ``(m, n)``:
-    η (S⁺ + S⁻) z_i before it is routed into W_ki)."""
+    """Species of the routed update (see the module docstring), per output k: ``sign`` S_k (dual
+    rail: the router, receives e_k like E_k and keeps it through the ``update`` phase),
+    ``clock`` Ē_k (one species: the |e_k| clock of the ``update`` phase) and ``grad`` H_ki (dual
+    rail, ``(m, n)``: η (S⁺ + S⁻) z_i before it is routed into W_ki)."""
 
     sign: tuple[DualRail, ...]
-    copy: tuple[DualRail, ...]
     clock: tuple[str, ...]
     grad: tuple[tuple[DualRail, ...], ...]
 
     @property
     def species(self) -> tuple[str, ...]:
         rails = SpeciesMap._rails
-        return (rails(self.sign + self.copy) + self.clock
+        return (rails(self.sign) + self.clock
                 + rails(tuple(h for row in self.grad for h in row)))
 
 
@@ -184,12 +191,11 @@ def two_phase_species(spec: ModelSpec) -> TwoPhaseSpecies:
     routing = None
     if _routed(spec):
         routing = SignRouting(tuple(DualRail(f"esign{k + 1}") for k in range(m)),
-                              tuple(DualRail(f"ecopy{k + 1}") for k in range(m)),
                               tuple(f"eclock{k + 1}" for k in range(m)),
                               tuple(tuple(DualRail(f"gW_{k + 1}_{i + 1}") for i in range(n))
                                     for k in range(m)))
     dW = (tuple(tuple(DualRail(f"dW_{k + 1}_{i + 1}") for i in range(n))
-                for k in range(m)) if spec.train_W and routing is None else None)
+                for k in range(m)) if spec.train_W else None)
     return TwoPhaseSpecies(smap, lag, dW, routing)
 
 
@@ -198,8 +204,8 @@ def two_phase_rates(spec: ModelSpec) -> dict[str, float]:
 
     ``k_ann`` (Z annihilation, feedforward), ``k_r`` = max(rates.readout, 40/T) (tracking readout),
     ``r`` = rates.update (every feedback cascade and the parameter re-balancing), durations
-    ``T_feedforward`` = T and ``T_feedback`` = 20/r (and ``T_readout_update`` = 20/r with the
-    routed readout update), and the completed fractions F2, F3 of the two- and three-stage
+    ``T_feedforward`` = T and ``T_feedback`` = 20/r (with the routed update ``T_error`` =
+    ``T_update`` = 20/r instead), and the completed fractions F2, F3 of the two- and three-stage
     cascades at the end of the feedback phase (see the module docstring).
     """
     r = float(spec.rates.update)
@@ -210,7 +216,7 @@ def two_phase_rates(spec: ModelSpec) -> dict[str, float]:
            "F2": 1.0 - math.exp(-x) * (1.0 + x),
            "F3": 1.0 - math.exp(-x) * (1.0 + x + x * x / 2.0)}
     if _routed(spec):
-        out["T_readout_update"] = x / r
+        out["T_error"] = out["T_update"] = x / r
     return out
 
 
@@ -234,13 +240,11 @@ def _feedforward(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionN
     return _network(rx, tp.species, "feedforward")
 
 
-def update_reactions(spec: ModelSpec, smap, u_species, kappa: float, r: float, *,
-                     rebalance_W: bool = True) -> list[Reaction]:
+def update_reactions(spec: ModelSpec, smap, u_species, kappa: float, r: float) -> list[Reaction]:
     """The first-order parameter update of the feedback phase: Θ_ij −= κ·a_i·u_j
     (``a_i + u_j → a_i + u_j + Θ_ij`` of the sign −u_sign_j; ``u_species[j]`` the drive species
     the update reads), h_i −= κ·a_i (``catalytic_copy``), and the rebalancing annihilation of
-    every trained parameter's rails at ``r ·`` :data:`PARAMETER_REBALANCE` (W's only with
-    ``rebalance_W``: the routed readout update re-balances W in its own phase). ``kappa`` is the
+    every trained parameter's rails at ``r ·`` :data:`PARAMETER_REBALANCE`. ``kappa`` is the
     update rate constant (η·T·r over the compiler's rate factor)."""
     rx: list[Reaction] = []
     for i, j in _support(smap):
@@ -252,58 +256,89 @@ def update_reactions(spec: ModelSpec, smap, u_species, kappa: float, r: float, *
     params = [smap.theta[i][j] for i, j in _support(smap)]
     if spec.train_h:
         params += list(smap.h)
-    if spec.train_W and rebalance_W:
+    if spec.train_W:
         params += [w for row in smap.W for w in row]
     rx += _annihilate(params, r * PARAMETER_REBALANCE)
+    return rx
+
+
+def _error_transfers(smap, tp: TwoPhaseSpecies, r: float, copies) -> list[Reaction]:
+    """O^s → 2E^s, Q^s → E^{−s}, Y^s → E^{−s} at r (each also feeding ``copies[k]``, a list of
+    further dual rails per output that receive e_k the same way)."""
+    rx: list[Reaction] = []
+    for k in range(smap.m):
+        O, Q, Y = smap.yhat[k], tp.lag[k], smap.y[k]
+        to = [smap.e[k]] + list(copies[k])
+        rx += transfer(O, [(v, 1) for v in to for _ in range(2)], r)
+        rx += transfer(Q, [(v, -1) for v in to], r)
+        rx += transfer(Y, [(v, -1) for v in to], r)
+    return rx
+
+
+def _adjoint(smap, tp: TwoPhaseSpecies, r: float) -> list[Reaction]:
+    """A receives ∫ r (W − D)ᵀ E = W(0)ᵀ e (D tracks the change of W while A forms); A → ∅."""
+    rx: list[Reaction] = []
+    for k in range(smap.m):
+        for i in range(smap.n):
+            rx += catalytic_product(smap.W[k][i], smap.e[k], [(smap.adj[i], 1)], r)
+            if tp.dW is not None:
+                rx += catalytic_product(tp.dW[k][i], smap.e[k], [(smap.adj[i], -1)], r)
+    for a in smap.adj:
+        rx += transfer(a, [], r)
     return rx
 
 
 def _feedback(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwork:
     smap = tp.smap
     r, eta, T = rates["r"], float(spec.learning_rate), float(spec.T)
-    f2, f3 = rates["F2"], rates["F3"]
-    ro = tp.routing
-    rx: list[Reaction] = []
-    for k in range(smap.m):
-        O, Q, Y, E = smap.yhat[k], tp.lag[k], smap.y[k], smap.e[k]
-        copies = [] if ro is None else [ro.sign[k], ro.copy[k]]   # S and M receive e too
-        rx += transfer(O, [(v, 1) for v in [E] + copies for _ in range(2)], r)
-        rx += transfer(Q, [(v, -1) for v in [E] + copies], r)
-        rx += transfer(Y, [(v, -1) for v in [E] + copies], r)
+    rx = _error_transfers(smap, tp, r, [()] * smap.m)
+    for E in smap.e:
         rx += transfer(E, [], r)
-    if ro is not None:
-        rx += _annihilate(list(ro.sign) + list(ro.copy), rates["k_ann"])
-    for k in range(smap.m):
-        for i in range(smap.n):
-            rx += catalytic_product(smap.W[k][i], smap.e[k], [(smap.adj[i], 1)], r)
-            if tp.dW is not None:
-                rx += catalytic_product(tp.dW[k][i], smap.e[k], [(smap.adj[i], -1)], r)
-                rx += catalytic_product(smap.e[k], smap.z[i], [(smap.W[k][i], -1), (tp.dW[k][i], -1)],
-                               eta * r / f2)
-    for a in smap.adj:
-        rx += transfer(a, [], r)
-    rx += update_reactions(spec, smap, smap.u, eta * T * r / f3, r, rebalance_W=ro is None)
+    rx += _adjoint(smap, tp, r)
+    if tp.dW is not None:
+        for k in range(smap.m):
+            for i in range(smap.n):
+                rx += catalytic_product(smap.e[k], smap.z[i],
+                                        [(smap.W[k][i], -1), (tp.dW[k][i], -1)],
+                                        eta * r / rates["F2"])
+    rx += update_reactions(spec, smap, smap.u, eta * T * r / rates["F3"], r)
     k_sig = float(spec.rates.signal_annihilation)
     if k_sig > 0:          # no common mode in the error and adjoint rails
         rx += _annihilate(list(smap.e) + list(smap.adj), k_sig)
     return _network(rx, tp.species, "feedback")
 
 
-def _readout_update(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwork:
-    """The ``readout_update`` phase of the routed readout update (module docstring)."""
+def _error(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwork:
+    """The ``error`` phase of the routed update: E and the router S collect e (transfers) and
+    settle (annihilation at k_ann); nothing reads them yet."""
     smap, ro = tp.smap, tp.routing
-    r, eta, k_route = rates["r"], float(spec.learning_rate), float(spec.rates.sign_routing)
+    rx = _error_transfers(smap, tp, rates["r"], [(s,) for s in ro.sign])
+    rx += _annihilate(list(smap.e) + list(ro.sign), rates["k_ann"])
+    return _network(rx, tp.species, "error")
+
+
+def _update(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwork:
+    """The ``update`` phase of the routed update (module docstring)."""
+    smap, ro = tp.smap, tp.routing
+    r, eta, T = rates["r"], float(spec.learning_rate), float(spec.T)
+    f2, k_route = rates["F2"], float(spec.rates.sign_routing)
     rx: list[Reaction] = []
     for k in range(smap.m):
-        M, S, C = ro.copy[k], ro.sign[k], ro.clock[k]
-        rx += [Reaction([M.rail(s)], [C], r) for s in (1, -1)]       # M^s → Ē: |e| into Ē
+        E, S, C = smap.e[k], ro.sign[k], ro.clock[k]
+        rx += [Reaction([E.rail(s)], [C], r) for s in (1, -1)]     # E^s → Ē: E's clock decay
         rx.append(Reaction([C], [], r))
+    rx += _adjoint(smap, tp, r)
+    for k in range(smap.m):
+        S, C = ro.sign[k], ro.clock[k]
         for i in range(smap.n):
             H = ro.grad[k][i]
-            rx += catalytic_product(C, smap.z[i], [(H, 1)], eta * r / rates["F2"])
-            rx += signed_transfer(H, S, [(smap.W[k][i], -1)], k_route)
-    rx += _annihilate([w for row in smap.W for w in row], r * PARAMETER_REBALANCE)
-    return _network(rx, tp.species, "readout_update")
+            rx += catalytic_product(C, smap.z[i], [(H, 1)], eta * r / f2)
+            rx += signed_transfer(H, S, [(smap.W[k][i], -1), (tp.dW[k][i], -1)], k_route)
+    rx += update_reactions(spec, smap, smap.u, eta * T * r / f2, r)
+    k_sig = float(spec.rates.signal_annihilation)
+    if k_sig > 0:          # no common mode in the adjoint rails
+        rx += _annihilate(list(smap.adj), k_sig)
+    return _network(rx, tp.species, "update")
 
 
 def compile_two_phase(spec: ModelSpec, params: Params | None = None) -> NeuralCRN:
@@ -332,10 +367,11 @@ def compile_two_phase(spec: ModelSpec, params: Params | None = None) -> NeuralCR
     for u, v in zip(smap.u, smap.u_value):
         if isinstance(u, str):
             init[u] = float(v)
-    mods = [("feedforward", _feedforward(spec, tp, rates)),
-            ("feedback", _feedback(spec, tp, rates))]
-    if tp.routing is not None:
-        mods.append(("readout_update", _readout_update(spec, tp, rates)))
+    mods = [("feedforward", _feedforward(spec, tp, rates))]
+    if tp.routing is None:
+        mods.append(("feedback", _feedback(spec, tp, rates)))
+    else:
+        mods += [("error", _error(spec, tp, rates)), ("update", _update(spec, tp, rates))]
     return assemble_circuit(spec, smap, tuple(mods), tp.species, init, "neural_crn_two_phase",
                             tuple((name, rates[f"T_{name}"]) for name, _ in mods))
 
@@ -384,9 +420,9 @@ class TwoPhaseStepResult:
 
     yhat, e: ``(m,)`` readout 2O − Q after ``feedforward`` and e = ŷ − y.  loss: ½‖e‖².
     zT: ``(n,)`` z(T).  params_before, params_after: :class:`Params` read before / after the step.
-    residual: largest |value| left in E, A (the cascades' unfinished part) after ``feedback``.
-    phase_states: ``{phase name: (S,)}`` (``feedforward``, ``feedback`` and, when routed,
-    ``readout_update``).  species: state order.
+    residual: largest |value| left in E, A (the cascades' unfinished part) at the end.
+    phase_states: ``{phase name: (S,)}`` (``feedforward``, ``feedback``; routed: ``feedforward``,
+    ``error``, ``update``).  species: state order.
     """
 
     yhat: np.ndarray
@@ -427,8 +463,8 @@ def two_phase_step(circuit: NeuralCRN, x, y, *, state=None, method: str = "auto"
     yhat = readout_matrix(circuit) @ states[0]
     e = yhat - y
     rd = lambda st: smap.read(dict(zip(sp, st)), None)  # noqa: E731  (missing species read as 0)
-    r1, r0, rend = rd(states[1]), rd(loaded), rd(states[-1])
-    residual = float(max(np.max(np.abs(r1["e"])), np.max(np.abs(r1["adj"]))))
+    r0, rend = rd(loaded), rd(states[-1])
+    residual = float(max(np.max(np.abs(rend["e"])), np.max(np.abs(rend["adj"]))))
     return TwoPhaseStepResult(
         yhat=yhat, e=e, loss=float(0.5 * e @ e), zT=rd(states[0])["z"],
         params_before=Params(r0["theta"], r0["h"], r0["W"]),
