@@ -262,27 +262,33 @@ def update_reactions(spec: ModelSpec, smap, u_species, kappa: float, r: float) -
     return rx
 
 
-def _error_transfers(smap, tp: TwoPhaseSpecies, r: float, copies) -> list[Reaction]:
-    """O^s → 2E^s, Q^s → E^{−s}, Y^s → E^{−s} at r (each also feeding ``copies[k]``, a list of
-    further dual rails per output that receive e_k the same way)."""
+def _error_transfers(smap, tp: TwoPhaseSpecies, r: float, copies, decay: bool) -> list[Reaction]:
+    """O^s → 2E^s, Q^s → E^{−s}, Y^s → E^{−s} at r (each also feeding ``copies[k]``, further
+    dual rails that receive e_k the same way), and with ``decay`` the clock E^s → ∅ at r."""
     rx: list[Reaction] = []
     for k in range(smap.m):
-        O, Q, Y = smap.yhat[k], tp.lag[k], smap.y[k]
-        to = [smap.e[k]] + list(copies[k])
+        O, Q, Y, E = smap.yhat[k], tp.lag[k], smap.y[k], smap.e[k]
+        to = [E] + list(copies[k])
         rx += transfer(O, [(v, 1) for v in to for _ in range(2)], r)
         rx += transfer(Q, [(v, -1) for v in to], r)
         rx += transfer(Y, [(v, -1) for v in to], r)
+        if decay:
+            rx += transfer(E, [], r)
     return rx
 
 
-def _adjoint(smap, tp: TwoPhaseSpecies, r: float) -> list[Reaction]:
-    """A receives ∫ r (W − D)ᵀ E = W(0)ᵀ e (D tracks the change of W while A forms); A → ∅."""
+def _adjoint(smap, tp: TwoPhaseSpecies, r: float, dW_rate: float | None) -> list[Reaction]:
+    """A receives ∫ r (W − D)ᵀ E = W(0)ᵀ e (D tracks the change of W while A forms), and
+    A → ∅; with ``dW_rate`` also the direct ΔW reactions E + Z → W + D at that rate."""
     rx: list[Reaction] = []
     for k in range(smap.m):
         for i in range(smap.n):
             rx += catalytic_product(smap.W[k][i], smap.e[k], [(smap.adj[i], 1)], r)
             if tp.dW is not None:
                 rx += catalytic_product(tp.dW[k][i], smap.e[k], [(smap.adj[i], -1)], r)
+                if dW_rate is not None:
+                    rx += catalytic_product(smap.e[k], smap.z[i],
+                                            [(smap.W[k][i], -1), (tp.dW[k][i], -1)], dW_rate)
     for a in smap.adj:
         rx += transfer(a, [], r)
     return rx
@@ -291,16 +297,8 @@ def _adjoint(smap, tp: TwoPhaseSpecies, r: float) -> list[Reaction]:
 def _feedback(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwork:
     smap = tp.smap
     r, eta, T = rates["r"], float(spec.learning_rate), float(spec.T)
-    rx = _error_transfers(smap, tp, r, [()] * smap.m)
-    for E in smap.e:
-        rx += transfer(E, [], r)
-    rx += _adjoint(smap, tp, r)
-    if tp.dW is not None:
-        for k in range(smap.m):
-            for i in range(smap.n):
-                rx += catalytic_product(smap.e[k], smap.z[i],
-                                        [(smap.W[k][i], -1), (tp.dW[k][i], -1)],
-                                        eta * r / rates["F2"])
+    rx = _error_transfers(smap, tp, r, [()] * smap.m, decay=True)
+    rx += _adjoint(smap, tp, r, eta * r / rates["F2"])
     rx += update_reactions(spec, smap, smap.u, eta * T * r / rates["F3"], r)
     k_sig = float(spec.rates.signal_annihilation)
     if k_sig > 0:          # no common mode in the error and adjoint rails
@@ -312,7 +310,7 @@ def _error(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwork
     """The ``error`` phase of the routed update: E and the router S collect e (transfers) and
     settle (annihilation at k_ann); nothing reads them yet."""
     smap, ro = tp.smap, tp.routing
-    rx = _error_transfers(smap, tp, rates["r"], [(s,) for s in ro.sign])
+    rx = _error_transfers(smap, tp, rates["r"], [(s,) for s in ro.sign], decay=False)
     rx += _annihilate(list(smap.e) + list(ro.sign), rates["k_ann"])
     return _network(rx, tp.species, "error")
 
@@ -327,7 +325,7 @@ def _update(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwor
         E, S, C = smap.e[k], ro.sign[k], ro.clock[k]
         rx += [Reaction([E.rail(s)], [C], r) for s in (1, -1)]     # E^s → Ē: E's clock decay
         rx.append(Reaction([C], [], r))
-    rx += _adjoint(smap, tp, r)
+    rx += _adjoint(smap, tp, r, None)
     for k in range(smap.m):
         S, C = ro.sign[k], ro.clock[k]
         for i in range(smap.n):
