@@ -1,4 +1,4 @@
-"""The routed readout update (``rates.sign_routing``, docs/robustness.md "Design for
+"""The routed update (``rates.sign_routing``, docs/robustness.md "Design for
 robustness"): the same first-order SGD step as the direct two-phase circuit, with the sign of
 the error entering ΔW only through run-to-completion transfers, so that independent
 rate-constant errors no longer give the two signs of e different gains."""
@@ -167,3 +167,24 @@ def test_rate_errors_no_longer_give_the_two_signs_of_e_different_gains():
             assert max(np.ptp(v) for v in g.values()) < 2e-2
     assert spread[0.0] > 0.3           # direct: the sign of e changes a weight's gain
     assert spread[K_ROUTE] < 1e-3      # routed: it does not (measured ≤ 1e-4)
+
+
+def test_train_cli_records_the_option_in_config_and_circuit_file(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from neuralcrn.cli import main
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["train", "xor", "--mode", "ideal", "--epochs", "0",
+                                    "--hidden", "2", "--sign-routing", "1e4", "-q",
+                                    "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["spec"]["rates"]["sign_routing"] == 1e4
+    crn = (out / "circuit.crn").read_text()
+    assert "phase 2 error" in crn and "phase 3 update" in crn
+    assert "esign1_m + gW_1_1_p ->{10000.0} W_1_1_p + dW_1_1_p + esign1_m" in crn
+    res = CliRunner().invoke(main, ["train", "xor", "--sign-routing", "-1", "--out",
+                                    str(tmp_path / "bad")])
+    assert res.exit_code != 0 and "sign-routing" in res.output

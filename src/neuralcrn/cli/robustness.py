@@ -44,9 +44,9 @@ def _numbers(text, name, *, integer=False):
                    "rails (0 = the default circuit; docs/robustness.md: the robust design).")
 @click.option("--sign-routing", type=click.FloatRange(0, None), default=0.0,
               show_default=True,
-              help="Two-phase circuit: k of the routed readout update, whose ΔW takes the sign "
-                   "of e through run-to-completion transfers (0 = the direct update; "
-                   "docs/robustness.md).")
+              help="Two-phase circuit: k of the routed update (phases error | update; ΔW takes "
+                   "the sign of e through run-to-completion transfers; 0 = the direct feedback "
+                   "phase; docs/robustness.md: the robust design).")
 @click.option("--workers", type=click.IntRange(1, None), default=2, show_default=True,
               help="Worker processes of the local dask cluster.")
 @click.option("--scheduler", help="Address of an existing dask scheduler (tcp://HOST:8786) "

@@ -585,7 +585,7 @@ def compile_autonomous(spec: ModelSpec, params: Params | None = None,
         raise SpecError("the cubic model needs the trimolecular decay 3Z → 2Z; the autonomous "
                         "circuit is uni- and bimolecular only (use the quadratic model)")
     if float(spec.rates.sign_routing) > 0:
-        raise SpecError("rates.sign_routing (the routed readout update) is an option of the "
+        raise SpecError("rates.sign_routing (the routed update) is an option of the "
                         "host-clocked two-phase circuit; the autonomous circuit has no third "
                         "phase for it (use sign_routing=0)")
     tau = options.resolved_window(spec)

@@ -376,7 +376,7 @@ def compile_circuit(spec: ModelSpec, params: Params | None = None) -> NeuralCRN:
         mode; ``spec.rates.sign_routing`` > 0 (an option of the two-phase circuit).
     """
     if isinstance(spec, ModelSpec) and float(spec.rates.sign_routing) > 0:
-        raise SpecError("rates.sign_routing (the routed readout update) is an option of the "
+        raise SpecError("rates.sign_routing (the routed update) is an option of the "
                         "two-phase circuit (compile_two_phase); the modular circuit has its own "
                         "update module (use sign_routing=0)")
     smap = build_species_map(spec)

@@ -1,4 +1,5 @@
-"""The two-phase training schedule of SPEC §4: ``feedforward | feedback``.
+"""The two-phase training schedule of SPEC §4: ``feedforward | feedback`` (and its robust
+variant ``feedforward | error | update``, the routed update below).
 
 One training step is two clocked phases (see ``docs/training.md`` for the derivation):
 
@@ -149,7 +150,7 @@ class TwoPhaseSpecies:
     ``smap.yhat`` holds the first tracking stage O, ``lag`` the second stage Q (ŷ = 2O − Q),
     ``smap.e`` the error, ``smap.adj`` the adjoint; ``dW`` (``None`` when W is frozen or routed)
     tracks the change of W during the feedback phase; ``routing`` (``None`` unless
-    ``spec.rates.sign_routing`` > 0) holds the routed readout update's species.
+    ``spec.rates.sign_routing`` > 0) holds the routed update's species.
     """
 
     smap: SpeciesMap
@@ -375,8 +376,8 @@ def compile_two_phase(spec: ModelSpec, params: Params | None = None) -> NeuralCR
 
 
 def is_two_phase(circuit: NeuralCRN) -> bool:
-    """True for a circuit from :func:`compile_two_phase` (with or without the routed readout
-    update's third phase)."""
+    """True for a circuit from :func:`compile_two_phase` (``feedforward | feedback``, or
+    ``feedforward | error | update`` with the routed update)."""
     return circuit.module_names in (TWO_PHASE_MODULES, ROUTED_MODULES)
 
 

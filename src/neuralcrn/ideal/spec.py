@@ -58,14 +58,14 @@ class ChemistryRates:
         |v| instead of adding a fraction of the common mode (``docs/robustness.md``: the
         margin under rate-constant errors).
     sign_routing:
-        two-phase circuit with a trained readout W only: k of the sign-routing reactions of the
-        *routed readout update* (0, the default: the direct update ``E^s + Z^t → W^{−st}``).
-        With k > 0 the step has a third phase ``readout_update`` in which the product η|e|z is
-        made by one reaction per z rail shared by both signs of e, and then *moved* into W^∓ by
-        transfers catalysed by a persistent copy of e (rate k): the sign of e enters through
-        run-to-completion transfers, whose rate-constant errors do not change the amount moved.
-        The perfect circuit's step is the same first-order SGD step (``docs/robustness.md``,
-        "Design for robustness").
+        two-phase circuit with a trained readout W only: k of the sign-routing transfers of the
+        *routed update* (0, the default: the direct feedback phase). With k > 0 the feedback
+        phase becomes two phases, ``error`` (e settles into E and a router copy S) and
+        ``update`` (adjoint, ΔΘ and ΔW read the settled E); ΔW is made by one reaction per z
+        rail shared by both signs of e and then *moved* into W^∓ by transfers catalysed by S
+        at rate k, whose rate-constant errors do not change the amount moved. The perfect
+        circuit's step is the same first-order SGD step (``docs/robustness.md``, "Design for
+        robustness").
     """
 
     annihilation: float = 1e4

@@ -51,7 +51,7 @@ class StudyPoint:
     ``volume`` ``None`` trains the ODE chemistry; a number trains ``kinetics`` (``ssa``,
     ``tau-leap``, ``cle``) at that Ω. ``epochs`` ``None`` → the task's default.
     ``signal_annihilation`` > 0 compiles the two-phase circuit with its readout, error and
-    adjoint rails annihilating, ``sign_routing`` > 0 with the routed readout update (the robust
+    adjoint rails annihilating, ``sign_routing`` > 0 with the routed update (the robust
     designs, ``docs/robustness.md``).
     """
 
