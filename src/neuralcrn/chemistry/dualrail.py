@@ -144,14 +144,22 @@ def catalytic_product(a: Operand, b: Operand, target: Targets, rate_constant: fl
     Raises :class:`NetworkError` for a bad sign, no target, the same species twice, or a negative
     term into a single-rail target.
     """
+    return _rail_pairs("catalytic_product", a, b, target, rate_constant, sign, keep_a=True)
+
+
+def _rail_pairs(motif: str, a: Operand, b: Operand, target: Targets, rate_constant: float,
+                sign: int, keep_a: bool) -> list[Reaction]:
+    """``A^s + B^t -> [A^s] + B^t + Σ_T T^{σ_T·sign·s·t}`` for every rail pair (A kept with
+    ``keep_a``, else consumed)."""
     targets = _catalytic_targets(target, sign)
     out = []
     for sa, ta in rails_of(a):
         for sb, tb in rails_of(b):
             if sa == sb:
-                raise NetworkError(f"catalytic_product needs two different operands, got {sa!r} twice")
-            prods = [sa, sb] + [_target_rail(t, s * ta * tb) for t, s in targets]
-            out.append(Reaction([sa, sb], prods, rate_constant))
+                raise NetworkError(f"{motif} needs two different operands, got {sa!r} twice")
+            kept = [sa, sb] if keep_a else [sb]
+            out.append(Reaction([sa, sb], kept + [_target_rail(t, s * ta * tb)
+                                                  for t, s in targets], rate_constant))
     return out
 
 
@@ -191,16 +199,7 @@ def signed_transfer(a: Operand, router: Operand, target: Targets, rate_constant:
     Raises :class:`NetworkError` for a bad sign, no target, the same species twice, or a negative
     term into a single-rail target.
     """
-    targets = _catalytic_targets(target, sign)
-    out = []
-    for sa, ta in rails_of(a):
-        for sb, tb in rails_of(router):
-            if sa == sb:
-                raise NetworkError(f"signed_transfer needs two different operands, got {sa!r} "
-                                   f"twice")
-            out.append(Reaction([sa, sb], [sb] + [_target_rail(t, s * ta * tb)
-                                                  for t, s in targets], rate_constant))
-    return out
+    return _rail_pairs("signed_transfer", a, router, target, rate_constant, sign, keep_a=False)
 
 
 def decode_array(rail: DualRail, species: Sequence[str], x: np.ndarray) -> np.ndarray:
