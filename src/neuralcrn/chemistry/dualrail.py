@@ -21,7 +21,7 @@ from ..errors import NetworkError
 from .network import Reaction, _check_name
 
 __all__ = ["DualRail", "Operand", "Targets", "annihilation", "catalytic_product",
-           "catalytic_copy", "transfer", "rails_of", "PLUS", "MINUS"]
+           "catalytic_copy", "transfer", "signed_transfer", "rails_of", "PLUS", "MINUS"]
 
 PLUS = "_p"
 MINUS = "_m"
@@ -144,14 +144,22 @@ def catalytic_product(a: Operand, b: Operand, target: Targets, rate_constant: fl
     Raises :class:`NetworkError` for a bad sign, no target, the same species twice, or a negative
     term into a single-rail target.
     """
+    return _rail_pairs("catalytic_product", a, b, target, rate_constant, sign, keep_a=True)
+
+
+def _rail_pairs(motif: str, a: Operand, b: Operand, target: Targets, rate_constant: float,
+                sign: int, keep_a: bool) -> list[Reaction]:
+    """``A^s + B^t -> [A^s] + B^t + Σ_T T^{σ_T·sign·s·t}`` for every rail pair (A kept with
+    ``keep_a``, else consumed)."""
     targets = _catalytic_targets(target, sign)
     out = []
     for sa, ta in rails_of(a):
         for sb, tb in rails_of(b):
             if sa == sb:
-                raise NetworkError(f"catalytic_product needs two different operands, got {sa!r} twice")
-            prods = [sa, sb] + [_target_rail(t, s * ta * tb) for t, s in targets]
-            out.append(Reaction([sa, sb], prods, rate_constant))
+                raise NetworkError(f"{motif} needs two different operands, got {sa!r} twice")
+            kept = [sa, sb] if keep_a else [sb]
+            out.append(Reaction([sa, sb], kept + [_target_rail(t, s * ta * tb)
+                                                  for t, s in targets], rate_constant))
     return out
 
 
@@ -176,6 +184,22 @@ def transfer(a: Operand, target: Targets, rate_constant: float = 1.0, *,
     targets = _target_list(target, sign)
     return [Reaction([sa], [_target_rail(t, s * ta) for t, s in targets], rate_constant)
             for sa, ta in rails_of(a)]
+
+
+def signed_transfer(a: Operand, router: Operand, target: Targets, rate_constant: float = 1.0, *,
+                    sign: int = 1) -> list[Reaction]:
+    """Reactions that *move* ``a`` into the targets with the sign of ``router`` (unchanged):
+    ``A^s + B^t ->{k} B^t + Σ_T T^{σ_T·sign·s·t}`` (one per rail pair).
+
+    The rails of ``a`` are consumed at rate k·([B⁺] + [B⁻]) and split between the two signs in
+    the proportion [B⁺] : [B⁻], so when it has run to completion with ``router`` constant each
+    target has gained σ_T · sign · a(0) · b/([B⁺] + [B⁻]) — sign(b) · a(0) for a single-rail b —
+    *whatever k is*: a rate-constant error changes how fast, not how much, is moved. Bimolecular.
+
+    Raises :class:`NetworkError` for a bad sign, no target, the same species twice, or a negative
+    term into a single-rail target.
+    """
+    return _rail_pairs("signed_transfer", a, router, target, rate_constant, sign, keep_a=False)
 
 
 def decode_array(rail: DualRail, species: Sequence[str], x: np.ndarray) -> np.ndarray:

@@ -55,13 +55,13 @@ def _render(circuit, network, fmt: str, whole: bool) -> str:
     import neuralcrn.chemistry as chemistry
     from ..chemistry.io import WRITERS
     if fmt == "text" and whole:
-        from ..compiler import (TWO_PHASE_MODULES, MinimalSpecies, circuit_text, minimal_program,
+        from ..compiler import (MinimalSpecies, circuit_text, is_two_phase, minimal_program,
                                 step_program)
         if isinstance(circuit.species_map, MinimalSpecies):
             program = minimal_program(circuit)
         else:
-            program = step_program(circuit, "two-phase" if circuit.module_names
-                                   == TWO_PHASE_MODULES else "modular")
+            program = step_program(circuit, "two-phase" if is_two_phase(circuit)
+                                   else "modular")
         return circuit_text(circuit, program=program)
     return getattr(chemistry, WRITERS[fmt])(network)
 

@@ -262,6 +262,11 @@ def _clock_options(texts) -> dict:
 @click.option("--signal-annihilation", type=click.FloatRange(0, None),
               help="Two-phase circuit: k of V⁺ + V⁻ → ∅ for the readout, error and adjoint "
                    "rails (the design that removes their common mode) [0: none].")
+@click.option("--sign-routing", type=click.FloatRange(0, None),
+              help="Two-phase circuit with trained W: k of the routed update (the feedback "
+                   "phase split into error | update; ΔW takes the sign of e through "
+                   "run-to-completion transfers, so rate errors cannot give the two signs "
+                   "different gains) [0: none].")
 @click.option("--imperfection-seed", type=click.IntRange(0, None),
               help="Seed of the rate-constant draw (the circuit instance) [--seed].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -287,7 +292,7 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
               hidden, alpha, horizon, learning_rate, k_ann, method, rtol, atol,
               no_chemical_eval, no_ideal_reference, eval_every, kinetics, volume, tau_epsilon,
               cle_dt, cle_rtol, rate_noise, leak, wash_residual, signal_annihilation,
-              imperfection_seed, quiet, minimal, clock, clock_option_texts, resume_dir):
+              sign_routing, imperfection_seed, quiet, minimal, clock, clock_option_texts, resume_dir):
     """Train a task by online SGD (one sample per step) and write a run folder.
 
     TASK is one of linear-regression, linear-classification, bilinear, sin-square, xor, and,
@@ -380,7 +385,8 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
                                          **_clock_options(clock_option_texts)})
     model = {k: v for k, v in (("hidden", hidden), ("alpha", alpha), ("T", horizon),
                                ("learning_rate", learning_rate)) if v is not None}
-    if model or k_ann is not None or signal_annihilation is not None:
+    if model or k_ann is not None or signal_annihilation is not None \
+            or sign_routing is not None:
         if task_obj is None:
             task_obj = resolve_task(cfg)
         if cfg.spec is None and cfg.minimal:
@@ -397,6 +403,8 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
         if signal_annihilation is not None:
             spec = spec.replace(rates=dataclasses.replace(
                 spec.rates, signal_annihilation=signal_annihilation))
+        if sign_routing is not None:
+            spec = spec.replace(rates=dataclasses.replace(spec.rates, sign_routing=sign_routing))
         cfg = cfg.replace(spec=spec)
     if out is None:
         kin = "" if cfg.kinetics == "ode" else f"-{cfg.kinetics}-omega{cfg.volume:g}"

@@ -36,8 +36,9 @@ from ._modules import (FAST_TIME_CONSTANTS, MODULE_NAMES, NeuralCRN, adjoint_ini
                        update_module)
 from ._protocol import (SCHEDULES, ChemicalStepResult, StepProgram, chemical_gradient,
                         chemical_step, load_sample, run_step, step_program)
-from ._two_phase import (TWO_PHASE_MODULES, TwoPhaseStepResult, compile_two_phase,
-                         two_phase_program, two_phase_rates, two_phase_step)
+from ._two_phase import (ROUTED_MODULES, TWO_PHASE_MODULES, SignRouting, TwoPhaseStepResult,
+                         compile_two_phase, is_two_phase, two_phase_program, two_phase_rates,
+                         two_phase_step)
 from ._schedule import PROTOCOL_FORMAT, circuit_text, describe_protocol
 from ._export_protocol import protocol_network
 from ._autonomous import (AUTONOMOUS_METHOD, AUTONOMOUS_PHASES, AutonomousCircuit, AutonomousStepResult,
@@ -55,8 +56,8 @@ __all__ = [
     "update_module",
     "SCHEDULES", "StepProgram", "step_program", "load_sample", "run_step",
     "ChemicalStepResult", "chemical_gradient", "chemical_step",
-    "TWO_PHASE_MODULES", "compile_two_phase", "two_phase_program", "two_phase_rates",
-    "two_phase_step", "TwoPhaseStepResult",
+    "TWO_PHASE_MODULES", "ROUTED_MODULES", "SignRouting", "compile_two_phase", "is_two_phase",
+    "two_phase_program", "two_phase_rates", "two_phase_step", "TwoPhaseStepResult",
     "PROTOCOL_FORMAT", "describe_protocol", "circuit_text", "protocol_network",
     "Imperfections", "imperfect_program", "leak_reactions", "rate_factors", "LEAK_REFERENCE",
     "is_catalytic_production",

@@ -585,6 +585,10 @@ def compile_autonomous(spec: ModelSpec, params: Params | None = None,
     if spec.nonlinearity == "cubic":
         raise SpecError("the cubic model needs the trimolecular decay 3Z → 2Z; the autonomous "
                         "circuit is uni- and bimolecular only (use the quadratic model)")
+    if float(spec.rates.sign_routing) > 0:
+        raise SpecError("rates.sign_routing (the routed update) is an option of the "
+                        "host-clocked two-phase circuit; the autonomous circuit has no third "
+                        "phase for it (use sign_routing=0)")
     tau = options.resolved_window(spec)
     r = float(spec.rates.update)
     if r * tau < MIN_CASCADE:

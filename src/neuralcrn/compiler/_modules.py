@@ -373,8 +373,12 @@ def compile_circuit(spec: ModelSpec, params: Params | None = None) -> NeuralCRN:
     ------
     SpecError
         Not a ModelSpec, bad parameter shapes or values, Θ non-zero off the diagonal in diagonal
-        mode.
+        mode; ``spec.rates.sign_routing`` > 0 (an option of the two-phase circuit).
     """
+    if isinstance(spec, ModelSpec) and float(spec.rates.sign_routing) > 0:
+        raise SpecError("rates.sign_routing (the routed update) is an option of the "
+                        "two-phase circuit (compile_two_phase); the modular circuit has its own "
+                        "update module (use sign_routing=0)")
     smap = build_species_map(spec)
     p = _initial_params(spec, params)
     init = smap.load_params(p)

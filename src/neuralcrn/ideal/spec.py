@@ -57,20 +57,31 @@ class ChemistryRates:
         longer carry a common mode, so a rate-constant error of one rail's reactions scales
         |v| instead of adding a fraction of the common mode (``docs/robustness.md``: the
         margin under rate-constant errors).
+    sign_routing:
+        two-phase circuit with a trained readout W only: k of the sign-routing transfers of the
+        *routed update* (0, the default: the direct feedback phase). With k > 0 the feedback
+        phase becomes two phases, ``error`` (e settles into E and a router copy S) and
+        ``update`` (adjoint, ΔΘ and ΔW read the settled E); ΔW is made by one reaction per z
+        rail shared by both signs of e and then *moved* into W^∓ by transfers catalysed by S
+        at rate k, whose rate-constant errors do not change the amount moved. The perfect
+        circuit's step is the same first-order SGD step (``docs/robustness.md``, "Design for
+        robustness").
     """
 
     annihilation: float = 1e4
     readout: float = 100.0
     update: float = 100.0
     signal_annihilation: float = 0.0
+    sign_routing: float = 0.0
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if f.name == "signal_annihilation":
-                if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
-                    raise SpecError(f"rate constant 'signal_annihilation' must be a finite "
-                                    f"number ≥ 0, got {v!r}")
+            if f.name in ("signal_annihilation", "sign_routing"):
+                if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v)
+                                               and v >= 0):
+                    raise SpecError(f"rate constant {f.name!r} must be a finite number ≥ 0, "
+                                    f"got {v!r}")
                 continue
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise SpecError(f"rate constant {f.name!r} must be a finite number > 0, got {v!r}")

@@ -26,7 +26,8 @@ AXES = ("volume", "rate_noise", "leak", "wash_residual")
 """The swept axes (``volume`` None = the ODE)."""
 
 ROW_FIELDS = ("key", "task", "kinetics", "volume", "rate_noise", "leak", "wash_residual",
-              "replicate", "epochs", "signal_annihilation", "status", "test_accuracy",
+              "replicate", "epochs", "signal_annihilation", "sign_routing", "status",
+              "test_accuracy",
               "test_loss", "ideal_test_accuracy", "ideal_test_loss", "stochastic_test_accuracy",
               "stochastic_test_loss", "chance_accuracy", "chance_loss", "wall_s",
               "error")
@@ -50,7 +51,8 @@ class StudyPoint:
     ``volume`` ``None`` trains the ODE chemistry; a number trains ``kinetics`` (``ssa``,
     ``tau-leap``, ``cle``) at that Ω. ``epochs`` ``None`` → the task's default.
     ``signal_annihilation`` > 0 compiles the two-phase circuit with its readout, error and
-    adjoint rails annihilating (the robust design, ``docs/robustness.md``).
+    adjoint rails annihilating, ``sign_routing`` > 0 with the routed update (the robust
+    designs, ``docs/robustness.md``).
     """
 
     task: str
@@ -62,6 +64,7 @@ class StudyPoint:
     kinetics: str = "ode"
     epochs: int | None = None
     signal_annihilation: float = 0.0
+    sign_routing: float = 0.0
 
     def __post_init__(self):
         from ..compiler import Imperfections
@@ -74,18 +77,22 @@ class StudyPoint:
                 raise SpecError("a point with a volume needs stochastic kinetics (ssa, "
                                 "tau-leap or cle)")
         _num("signal_annihilation", self.signal_annihilation)
+        _num("sign_routing", self.sign_routing)
 
     @property
     def key(self) -> str:
         """A stable identifier (the point's axes, kinetics, replicate, epochs and design)."""
         vol = "ode" if self.volume is None else f"{self.kinetics}@{self.volume:g}"
+        # (the routed design's suffix only when it is on: keys of earlier studies stay valid)
+        g = f"|g{self.sign_routing:g}" if self.sign_routing else ""
         return (f"{self.task}|{vol}|s{self.rate_noise:g}|l{self.leak:g}|w{self.wash_residual:g}"
-                f"|r{self.replicate}|e{self.epochs}|a{self.signal_annihilation:g}")
+                f"|r{self.replicate}|e{self.epochs}|a{self.signal_annihilation:g}{g}")
 
 
 def study_points(task: str, *, volumes=(), rate_noise=(0.0,), leak=(0.0,), wash_residual=(0.0,),
                  replicates: int = 5, kinetics: str = "ssa", epochs: int | None = None,
-                 signal_annihilation: float = 0.0, ode: bool = True) -> list[StudyPoint]:
+                 signal_annihilation: float = 0.0, sign_routing: float = 0.0,
+                 ode: bool = True) -> list[StudyPoint]:
     """Every point of a study: the product of the axes times ``replicates`` (the ODE point, when
     ``ode``, plus one stochastic point per volume). Raises SpecError for bad values (σ < 0, λ or w
     outside [0, 1), Ω ≤ 0, replicates < 1), naming the value."""
@@ -97,17 +104,18 @@ def study_points(task: str, *, volumes=(), rate_noise=(0.0,), leak=(0.0,), wash_
                                            wash_residual or (0.0,)):
         for r in range(replicates):
             out.append(StudyPoint(task, vol, s, lk, w, r, "ode" if vol is None else kinetics,
-                                  epochs, signal_annihilation))
+                                  epochs, signal_annihilation, sign_routing))
     return out
 
 
 def _spec(point: StudyPoint):
-    if point.signal_annihilation == 0.0:
+    if point.signal_annihilation == 0.0 and point.sign_routing == 0.0:
         return None
     from ..tasks import get_task
     spec = get_task(point.task).model_spec
     return spec.replace(rates=dataclasses.replace(
-        spec.rates, signal_annihilation=point.signal_annihilation))
+        spec.rates, signal_annihilation=point.signal_annihilation,
+        sign_routing=point.sign_routing))
 
 
 def _metric(m, split, name):
@@ -129,7 +137,7 @@ def run_point(point: StudyPoint) -> dict:
     row = {f: None for f in ROW_FIELDS}
     row.update({k: getattr(point, k) for k in ("task", "kinetics", "volume", "rate_noise",
                                                "leak", "wash_residual", "replicate", "epochs",
-                                               "signal_annihilation")})
+                                               "signal_annihilation", "sign_routing")})
     row["key"] = point.key
     t0 = time.perf_counter()
     try:

@@ -241,6 +241,7 @@ class StochasticEpoch:
         self.method, self.epsilon, self.dt, self.rtol = _method_args(kinetics, epsilon, dt,
                                                                      rtol)
         self.species = setup.circuit.species
+        self._modules = tuple(setup.circuit.module_names)
         self._reorder = reorder and kinetics == "ssa"
         self._d = setup.spec.inputs
         self.epoch = 0
@@ -349,7 +350,7 @@ class StochasticEpoch:
         if not any(self.events):
             return {}
         ev = np.concatenate([np.concatenate(e) for e in self.events if e])
-        names = ("feedforward", "feedback") if ev.shape[1] == 2 else \
+        names = self._modules if len(self._modules) == ev.shape[1] else \
             tuple(f"phase{p + 1}" for p in range(ev.shape[1]))
         total = float(ev.sum())
         return {"kinetics": self.kinetics, "volume": self.protocol.volume,
