@@ -427,9 +427,7 @@ def _finish(result, out, overwrite):
     cfg = result.config
     c = result.setup.circuit
     ds = result.dataset
-    schedule = ("autonomous (chemical clock)" if cfg.clock == "chemical" and cfg.mode == "chemical"
-                else f"{cfg.schedule} schedule")
-    click.echo(f"task {cfg.task}: {cfg.mode} training, {schedule}, "
+    click.echo(f"task {cfg.task}: {cfg.mode} training, {result.setup.schedule} schedule, "
                f"{result.epochs} epoch{'s' if result.epochs != 1 else ''} × "
                f"{ds.sizes()['train']} samples, seed {cfg.seed}"
                + (f"..{cfg.seed + cfg.replicates - 1}" if cfg.replicates > 1 else "")

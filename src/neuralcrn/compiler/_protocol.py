@@ -26,7 +26,7 @@ import numpy as np
 from ..errors import DataError, SimulationError, SpecError
 from ..ideal.spec import Params
 from ..kinetics import DEFAULT_METHOD as _AUTO
-from ..kinetics import MassActionStructure, choose_method, compile_network, solve_final
+from ..kinetics import MassActionStructure, compile_network, resolve_method, solve_final
 from ._modules import NeuralCRN
 from ._species import SpeciesMap
 
@@ -173,8 +173,7 @@ def run_checked_step(circuit: NeuralCRN, program: StepProgram, state, x, y, phas
     # "auto" resolved here, on the concrete structure: inside jit the structure is traced and
     # resolve_method could only guess "rodas5", whose exact pair-block solves fail on networks
     # with cyclic off-block links (the autonomous circuit)
-    method = choose_method(MassActionStructure(*(np.asarray(a) for a in program.structure)),
-                           s_init.shape[0], method)
+    method = resolve_method(method, program.structure, s_init.shape[0])
     states = np.asarray(_run_step_jit(program, s_init, x, y, method=method, rtol=float(rtol),
                                       atol=float(atol), max_steps=int(max_steps)))
     if not np.all(np.isfinite(states)):

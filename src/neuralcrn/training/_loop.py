@@ -605,10 +605,11 @@ def _chemical_predictions(run: _Run, setup, state, predictor, timings,
     t0 = time.perf_counter()
     out = []
     Xs = [_stacked(ds, SPLITS) for ds in run.datasets]
+    total = sum(X.shape[0] for X in Xs)
     bar = None
-    if progress and sum(X.shape[0] for X in Xs) > PREDICT_CHUNK:
+    if progress and total > PREDICT_CHUNK:
         from tqdm.auto import tqdm
-        bar = tqdm(total=sum(X.shape[0] for X in Xs), unit="point", dynamic_ncols=True,
+        bar = tqdm(total=total, unit="point", dynamic_ncols=True,
                    desc="chemical forward pass (all splits)")
     for k, (ds, X) in enumerate(zip(run.datasets, Xs)):
         pred = predictor(setup, state[k], X, on_chunk=None if bar is None else bar.update)
@@ -737,8 +738,7 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None,
         if progress:
             from tqdm.auto import tqdm
             bar = tqdm(total=E, initial=e0, unit="epoch", dynamic_ncols=True,
-                       desc=f"{config.task} {config.mode}/"
-                            f"{'autonomous' if config.clock == 'chemical' else config.schedule}")
+                       desc=f"{config.task} {config.mode}/{setup.schedule}")
         t_loop = time.perf_counter()
         if chemical:
             trainer.start(e0)
