@@ -209,3 +209,36 @@ def test_sbml_stochastic_suite(case, method):
         assert np.all(np.abs(z) < 4), (v, z)
         assert np.all(np.abs(y) < 5), (v, y)
         np.testing.assert_allclose(x.mean(axis=0)[~ok], mu[~ok])
+
+
+def test_hub_catalyst_partial_propensities_are_exact():
+    """A catalyst read by many reactions gets a hub region (partial propensities); the process
+    is unchanged. H → ∅ (μ) from h0 molecules; H + C_i → H + D_i (k) for 40 species; H + A →
+    H + A + B (k). Each H molecule lives min(T, t) with T ~ Exp(μ), so
+    E[D_i(t)] = C_i(0)·(1 − φ^h0) with φ = μ/(μ+k)·(1 − e^{−(μ+k)t}) + e^{−(μ+k)t}, and
+    E[B(t)] = k·A·h0·(1 − e^{−μt})/μ."""
+    from neuralcrn.kinetics._inputs import as_arrays
+    from neuralcrn.kinetics._phased import HUB_MIN, phased_network
+    n_c, mu, k, h0, c0, a, t = 40, 1.0, 0.3, 5, 10, 20, 1.0
+    assert n_c >= HUB_MIN
+    rx = [Reaction("H", "0", mu), Reaction(["H", "A"], ["H", "A", "B"], k)]
+    rx += [Reaction(["H", f"C{i}"], ["H", f"D{i}"], k) for i in range(n_c)]
+    species = ["H", "A", "B"] + [f"C{i}" for i in range(n_c)] + [f"D{i}" for i in range(n_c)]
+    net = ReactionNetwork(rx, species=species)
+    arrays = as_arrays(net)
+    phased = phased_network(arrays, np.asarray(arrays.rate_constants), 1.0)
+    assert 0 in set(phased.region_hub.tolist())          # H (species 0) has a hub region
+    x0 = {"H": h0, "A": a, **{f"C{i}": c0 for i in range(n_c)}}
+    tr = simulate_ssa(net, times=[t], x0_counts=x0, n_runs=3000, seed=5)
+    d_total = sum(tr[f"D{i}"][:, 0] for i in range(n_c)).astype(float)
+    phi = mu / (mu + k) * (1 - math.exp(-(mu + k) * t)) + math.exp(-(mu + k) * t)
+    mean_d = n_c * c0 * (1 - phi ** h0)
+    assert abs(d_total.mean() - mean_d) <= 4 * d_total.std(ddof=1) / math.sqrt(d_total.size)
+    b = tr["B"][:, 0].astype(float)
+    mean_b = k * a * h0 * (1 - math.exp(-mu * t)) / mu
+    assert abs(b.mean() - mean_b) <= 4 * b.std(ddof=1) / math.sqrt(b.size)
+    # H itself is Binomial(h0, e^{−μt}); C_i + D_i is conserved in every run
+    p = math.exp(-mu * t)
+    assert_mean_var(tr["H"][:, 0].astype(float), h0 * p, h0 * p * (1 - p))
+    for i in range(n_c):
+        np.testing.assert_array_equal(tr[f"C{i}"][:, 0] + tr[f"D{i}"][:, 0], c0)

@@ -19,7 +19,7 @@ import numba
 import numpy as np
 
 from ._cle_kernels import cle_advance, cle_work
-from ._ssa_kernels import BLOCK, ssa_advance
+from ._ssa_kernels import ssa_advance
 from ._tau_kernels import tau_advance, tau_work
 
 EXACT, TAU_LEAP, CLE = 0, 1, 2
@@ -45,7 +45,8 @@ def advance(method, x, t0, t1, phase, net, a, bsum, tw, cw, epsilon, dt, rtol, m
 def _work(net):
     """Work arrays of :func:`advance` for every method: (a, bsum, tau work, CLE work)."""
     Rt = net.c.shape[0]
-    return (np.zeros(max(Rt, 1)), np.zeros(max(Rt, 1) // BLOCK + 2), tau_work(net),
+    ssa = net.region_block[-1] + net.region_hub.shape[0] + 1   # block and region sums
+    return (np.zeros(max(Rt, 1)), np.zeros(ssa), tau_work(net),
             cle_work(net))
 
 
