@@ -66,7 +66,8 @@ class PhasedNetwork(NamedTuple):
     region_hub ``(NR,)`` int64: the hub species of region g (S for a plain region).
     region_block ``(NR+1,)`` int64: region g's block sums are ``bsum[region_block[g]:…[g+1]]``;
                its total is ``bsum[region_block[NR] + g]`` (work size ``region_block[NR] + NR``).
-    region_of  ``(Rt,)`` int64 region of each flat reaction; ``skip`` ``(Rt,)`` int64 the
+    region_of  ``(Rt,)`` int64 region of each flat reaction; ``block_of`` ``(Rt,)`` int64 the
+               index of its block's sum in ``bsum``; ``skip`` ``(Rt,)`` int64 the
                reactant slot of its hub (−1: none — its stored propensity is the full one).
     hub_ptr    ``(Rt+1,)`` int64; ``hub_region`` ``(H,)`` int64, ``hub_delta`` ``(H,)`` float64:
                the hub regions whose hub flat reaction r changes, and by how many molecules.
@@ -101,6 +102,7 @@ class PhasedNetwork(NamedTuple):
     region_hub: np.ndarray
     region_block: np.ndarray
     region_of: np.ndarray
+    block_of: np.ndarray
     skip: np.ndarray
     hub_ptr: np.ndarray
     hub_region: np.ndarray
@@ -247,6 +249,8 @@ def phased_network(arrays: MassActionArrays, rate_constants, volume: float,
     sizes = np.diff(region_lo)
     region_block = np.concatenate([[0], np.cumsum((sizes + BLOCK - 1) // BLOCK)]).astype(np.int64)
     region_of = np.repeat(np.arange(NR, dtype=np.int64), sizes)
+    lo_of = np.asarray(region_lo, dtype=np.int64)[region_of]
+    block_of = region_block[:-1][region_of] + (np.arange(Rt, dtype=np.int64) - lo_of) // BLOCK
     skip = np.array([int(np.flatnonzero(index[f] == h)[0]) if h < S else -1
                      for f, h in enumerate(hub_of)], dtype=np.int64)
     # dependency graph within each phase: species -> flat reactions reading it
@@ -299,7 +303,7 @@ def phased_network(arrays: MassActionArrays, rate_constants, volume: float,
         pair_rx=pair_rx, region_ptr=np.asarray(region_ptr, dtype=np.int64),
         region_lo=np.asarray(region_lo, dtype=np.int64),
         region_hub=np.asarray(region_hub, dtype=np.int64), region_block=region_block,
-        region_of=region_of, skip=skip, hub_ptr=hub_ptr,
+        region_of=region_of, block_of=block_of.astype(np.int64), skip=skip, hub_ptr=hub_ptr,
         hub_region=np.asarray(hub_region, dtype=np.int64),
         hub_delta=np.asarray(hub_delta, dtype=np.float64), volume=volume)
 

@@ -170,6 +170,7 @@ def ssa_advance(x, t, t_end, phase, net, a, bsum, max_events):
     region_lo, region_hub, region_block, region_of = (net.region_lo, net.region_hub,
                                                       net.region_block, net.region_of)
     hub_ptr, hub_region, hub_delta = net.hub_ptr, net.hub_region, net.hub_delta
+    block_of = net.block_of
     g0, g1 = net.region_ptr[phase], net.region_ptr[phase + 1]
     S = x.shape[0]
     q = index.shape[1]
@@ -253,7 +254,7 @@ def ssa_advance(x, t, t_end, phase, net, a, bsum, max_events):
             if delta != 0.0:
                 a[g] = new
                 r = region_of[g]
-                bsum[region_block[r] + (g - region_lo[r]) // BLOCK] += delta
+                bsum[block_of[g]] += delta
                 bsum[tot + r] += delta
                 h = region_hub[r]
                 a0 += delta * x[h] if h < S else delta
