@@ -169,6 +169,12 @@ def test_checkpoint_of_a_stopped_run_resumes_to_the_whole_run(tmp_path):
     model = json.loads((ck / "model.json").read_text())
     np.testing.assert_array_equal(np.asarray(model["W"], dtype=float),
                                   two.params[0].W)
+    # neuralcrn predict reads the checkpoint like a run folder (chemical forward pass)
+    d = model["inputs"]
+    (tmp_path / "x.csv").write_text("".join(",".join(["0.5"] * d) + "\n" for _ in range(3)))
+    r = CliRunner().invoke(main, ["predict", str(ck), "--input", str(tmp_path / "x.csv")])
+    assert r.exit_code == 0, r.output
+    assert len(r.stdout.strip().splitlines()) == 4 and "yhat1" in r.stdout
     resumed = resume_run(ck)                              # to the 4 planned epochs
     assert resumed.epochs == 4 and resumed.resumed_at == (2,)
     for pa, pb in zip(resumed.params, whole.params):

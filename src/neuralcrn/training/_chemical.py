@@ -413,9 +413,11 @@ def predict_block(n_species: int) -> int:
     Measured per point (XOR seed-0 start, loaded machine, docs/solver.md): host-clocked XOR
     (525 species) 7.3 ms in one block of 512, 1.6–2.7 ms in blocks of 1–8; autonomous XOR
     (739 species, explicit Tsit5 on the clock) 250–290 ms in blocks of 1, 300–390 ms in blocks
-    of 2–4, 760 ms in blocks of 16 (about 2.6 s in the old blocks of 512); autonomous linear
+    of 2–4, 760 ms in blocks of 16 (over 2.7 s in the old blocks of 512: 1 730 points did
+    not finish in 77 min); autonomous linear
     regression (83 species) 97, 52 and 70 ms in blocks of 1, 8 and 64; host-clocked linear
-    regression (43) 0.4, 0.2 and 0.1 ms in blocks of 1, 8 and 48.
+    regression (43) 0.4, 0.2 and 0.1 ms in blocks of 1, 8 and 48
+    (``benchmarks/forward_blocks.py``).
     """
     return int(max(1, min(PREDICT_CHUNK, PREDICT_STACK_BUDGET // max(int(n_species), 1))))
 
