@@ -131,3 +131,64 @@ def test_corrupt_state_is_named(tmp_path):
     (run / "state.csv").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"state.csv:4: not a number"):
         read_resume(run)
+
+
+class _Stop(Exception):
+    pass
+
+
+def _stop_after(epoch):
+    def log(line):
+        if line.startswith(f"epoch {epoch}/"):
+            raise _Stop(line)           # a run killed after this epoch (its checkpoint written)
+    return log
+
+
+def test_checkpoint_of_a_stopped_run_resumes_to_the_whole_run(tmp_path):
+    """A run stopped after epoch 2 of 4 leaves OUT.checkpoint: a run folder with the state and
+    parameters of epoch 2 that resumes, by default, to the planned 4 epochs — the same numbers
+    as the uninterrupted run — or (``epochs=0``) only evaluates."""
+    from neuralcrn.training import checkpoint_dir, read_config
+    cfg = TrainConfig(task="linear-regression", epochs=4, **FAST)
+    whole = train(cfg)
+    ck = checkpoint_dir(tmp_path / "run")
+    assert ck == tmp_path / "run.checkpoint"
+    with pytest.raises(_Stop):
+        train(cfg, log=_stop_after(2), checkpoint=ck, checkpoint_seconds=0)
+    assert sorted(p.name for p in ck.iterdir()) == ["config.json", "model.json", "resume.json",
+                                                   "state.csv"]
+    assert not list(tmp_path.glob("run.checkpoint.tmp-*"))          # written atomically
+    config, saved = read_resume(ck)
+    assert (saved.epochs_done, saved.epochs_planned, config.epochs) == (2, 4, 2)
+    assert read_config(ck).task == "linear-regression"
+    # the state after epoch 2 of the uninterrupted run, exactly; its parameter history too
+    two = train(cfg.replace(epochs=2))
+    assert np.array_equal(saved.state, two.final_state)
+    for pa, pb in zip(saved.param_history[0], whole.param_history[0][:3]):
+        assert all(np.array_equal(x, y) for x, y in zip(pa, pb))
+    model = json.loads((ck / "model.json").read_text())
+    np.testing.assert_array_equal(np.asarray(model["W"], dtype=float),
+                                  two.params[0].W)
+    # neuralcrn predict reads the checkpoint like a run folder (chemical forward pass)
+    d = model["inputs"]
+    (tmp_path / "x.csv").write_text("".join(",".join(["0.5"] * d) + "\n" for _ in range(3)))
+    r = CliRunner().invoke(main, ["predict", str(ck), "--input", str(tmp_path / "x.csv")])
+    assert r.exit_code == 0, r.output
+    assert len(r.stdout.strip().splitlines()) == 4 and "yhat1" in r.stdout
+    resumed = resume_run(ck)                              # to the 4 planned epochs
+    assert resumed.epochs == 4 and resumed.resumed_at == (2,)
+    for pa, pb in zip(resumed.params, whole.params):
+        assert all(np.array_equal(x, y) for x, y in zip(pa, pb))
+    assert np.array_equal(resumed.final_state, whole.final_state)
+    only = resume_run(ck, 0)                              # evaluate the checkpoint
+    assert only.epochs == 2 and np.array_equal(only.final_state, two.final_state)
+    assert only.metrics[0]["val"] == two.metrics[0]["val"]
+
+
+def test_cli_run_checkpoint_is_removed_once_the_folder_is_written(tmp_path):
+    run = tmp_path / "run"
+    r = CliRunner().invoke(main, ["train", "linear-regression", "--epochs", "2", "--out",
+                                  str(run), "--quiet", "--eval-every", "0",
+                                  "--no-chemical-eval"])
+    assert r.exit_code == 0, r.output
+    assert (run / "resume.json").is_file() and not (tmp_path / "run.checkpoint").exists()

@@ -66,6 +66,44 @@ def test_chemical_forward_matches_ideal_prediction():
     np.testing.assert_allclose(chem, ideal, atol=1e-3)
 
 
+def test_forward_block_size_rule():
+    from neuralcrn.training._chemical import (PREDICT_CHUNK, PREDICT_STACK_BUDGET, predict_block,
+                                              predict_chunk)
+    # XOR host-clocked (525 species) and autonomous (739): one pot per block; the small
+    # linear-regression circuits (43, 83) stack 23 and 12 pots
+    assert [predict_block(S) for S in (739, 525, 83, 43)] == [1, 1, 12, 23]
+    assert predict_block(1) == PREDICT_CHUNK and predict_block(10 ** 6) == 1
+    assert predict_block(PREDICT_STACK_BUDGET // 7) == 7
+    assert [predict_chunk(S) for S in (739, 83, 43, 1)] == [64, 12 * 42, 23 * 22, PREDICT_CHUNK]
+
+
+def test_forward_blocks_equal_one_stacked_system():
+    """Blocks of stacked pots (default: this 61-species circuit stacks 16) give the predictions of
+    the old single stack of PREDICT_CHUNK pots and of one pot per solve, to the solver's
+    tolerance; the padding of the 21 points to a chunk of 512 is cut off (and not solved)."""
+    from neuralcrn.training._chemical import CompiledPredictor
+    spec = _spec()
+    p = init_params(spec, 2, h_scale=0.5)
+    setup = chemical_setup(spec, "two-phase")
+    X, _ = _xor(21, 5)
+    state = setup.initial_state(p)
+    default = CompiledPredictor(setup, SolverSettings())
+    assert setup.n_species == 61 and (default.block, default.chunk) == (16, 512)
+    got = default(setup, state, X)
+    assert got.shape == (21, 1) and np.all(np.isfinite(got))
+    for block in (1, 4, 512):
+        other = chemical_predict(setup, state, X, block=block)
+        np.testing.assert_allclose(other, got, rtol=0, atol=2e-6)
+    # a block of 1 is each point alone: the same as predicting the points one by one, exactly
+    ones = chemical_predict(setup, state, X, block=1)
+    for i in (0, 7, 20):
+        np.testing.assert_array_equal(chemical_predict(setup, state, X[i:i + 1], block=1),
+                                      ones[i:i + 1])
+    np.testing.assert_allclose(got, predict_params(spec, p, X), atol=1e-3)
+    with pytest.raises(SpecError, match="block size"):
+        CompiledPredictor(setup, SolverSettings(), block=0)
+
+
 def test_replicate_stack_equals_single_runs():
     spec = _spec()
     setup = chemical_setup(spec, "two-phase")

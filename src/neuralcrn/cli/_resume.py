@@ -14,7 +14,7 @@ def resume_cmd(resume_dir, given, task, epochs, out, overwrite, eval_every, no_c
     """Resume the run; returns ``(result, out, overwrite)`` for writing. Raises DataError for an
     option that cannot be combined with ``--resume`` or a bad run folder."""
     from ..errors import DataError
-    from ..training import check_out_dir, resume_run
+    from ..training import check_out_dir, checkpoint_dir, resume_run
     bad = sorted(given - KEPT_OPTIONS) + (["TASK"] if task else [])
     if bad:
         names = ", ".join("--" + b.replace("_", "-") if b != "TASK" else b for b in bad)
@@ -28,5 +28,7 @@ def resume_cmd(resume_dir, given, task, epochs, out, overwrite, eval_every, no_c
         changes["eval_every"] = eval_every
     if no_chemical_eval:
         changes["chemical_eval"] = False
-    result = resume_run(resume_dir, epochs, progress=not quiet, **changes)
-    return result, (resume_dir if same else out), (True if same else overwrite)
+    target = resume_dir if same else out
+    result = resume_run(resume_dir, epochs, progress=not quiet,
+                        checkpoint=checkpoint_dir(target), **changes)
+    return result, target, (True if same else overwrite)

@@ -283,8 +283,10 @@ def _clock_options(texts) -> dict:
                    "--clock-option hold=3 --clock-option dose_at=0.3333 (entrained clock).")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False),
               help="Continue the run in DIR from its saved chemical state for --epochs more "
-                   "epochs [as many as it has done]; bit-identical to an uninterrupted run. "
-                   "Updates DIR atomically (or writes --out).")
+                   "epochs [as many as it has done; for a checkpoint OUT.checkpoint of a run "
+                   "that was stopped: the epochs it had left, 0 = only evaluate]; "
+                   "bit-identical to an uninterrupted run. Updates DIR atomically (or writes "
+                   "--out).")
 @click.pass_context
 @fail_cleanly
 def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, scaling, mode,
@@ -311,7 +313,7 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
     import dataclasses
 
     from ..errors import DataError
-    from ..training import TrainConfig, check_out_dir, read_config, train
+    from ..training import TrainConfig, check_out_dir, checkpoint_dir, read_config, train
     from ..training._loop import resolve_task
 
     src = click.core.ParameterSource
@@ -418,12 +420,16 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
                   else f"seed{cfg.seed}"))
     check_out_dir(out, overwrite)
 
-    _finish(train(cfg, task=task_obj, progress=not quiet), out, overwrite)
+    _finish(train(cfg, task=task_obj, progress=not quiet, checkpoint=checkpoint_dir(out)), out,
+            overwrite)
 
 
 def _finish(result, out, overwrite):
-    """Print the run's summary and write its folder."""
-    from ..training import write_run
+    """Print the run's summary, write its folder and remove its checkpoint
+    (``OUT.checkpoint``, written during training; superseded by the folder)."""
+    import shutil
+
+    from ..training import checkpoint_dir, write_run
     cfg = result.config
     c = result.setup.circuit
     ds = result.dataset
@@ -443,6 +449,7 @@ def _finish(result, out, overwrite):
     for line in _summary_lines(result):
         click.echo(line)
     path = write_run(result, out, overwrite=overwrite)
+    shutil.rmtree(checkpoint_dir(path), ignore_errors=True)
     click.echo(f"wrote {path}/")
 
 

@@ -15,7 +15,9 @@
   :func:`read_inputs_csv` for ``neuralcrn predict``.
 - The run's chemical state and protocol files (``state.csv``, ``resume.json``, ``protocol.json``,
   ``circuit.crn``, ``circuit_final.crn``: :func:`write_run_state`) and continuing a run from them:
-  :func:`read_resume` → :class:`ResumeState`, :func:`resume_run` (``neuralcrn train --resume``).
+  :func:`read_resume` → :class:`ResumeState`, :func:`resume_run` (``neuralcrn train --resume``);
+  checkpoints of a run in progress (``train(checkpoint=FOLDER)``, :func:`write_checkpoint`,
+  :func:`checkpoint_dir`: ``OUT.checkpoint`` beside the run folder ``neuralcrn train`` writes).
 - A run's training protocol as one SBML / Antimony model: :func:`run_protocol`,
   :func:`export_protocol` (``neuralcrn protocol``).
 
@@ -27,8 +29,8 @@ from ._chemical import (SCHEDULE_NAMES, ChemicalSetup, CompiledEpoch, Probe, Sol
 from ._loop import MODES, TrainConfig, TrainResult, evaluate_params, predict_params, train
 from ._model_file import (MODEL_FORMAT, MODEL_KEYS, TrainedModel, load_model, model_dict,
                           read_inputs_csv)
-from ._run_dir import check_out_dir, param_names, read_config, write_run
-from ._resume import ResumeState, read_resume, resume_run, write_run_state
+from ._run_dir import check_out_dir, param_names, read_config, write_checkpoint, write_run
+from ._resume import (ResumeState, checkpoint_dir, read_resume, resume_run, write_run_state)
 from ._protocol_run import export_protocol, run_protocol, step_samples
 from ._stochastic import KINETICS, STOCHASTIC_KINETICS, train_stochastic_point
 
@@ -38,7 +40,8 @@ __all__ = [
     "chemical_setup", "chemical_epoch", "chemical_predict", "read_params",
     "MODEL_FORMAT", "MODEL_KEYS", "model_dict", "load_model", "TrainedModel", "read_inputs_csv",
     "write_run", "check_out_dir", "read_config", "param_names",
-    "ResumeState", "read_resume", "resume_run", "write_run_state",
+    "ResumeState", "read_resume", "resume_run", "write_run_state", "write_checkpoint",
+    "checkpoint_dir",
     "run_protocol", "export_protocol", "step_samples",
     "KINETICS", "STOCHASTIC_KINETICS", "train_stochastic_point",
 ]

@@ -396,7 +396,37 @@ def chemical_epoch(setup: ChemicalSetup, state, X, Y, solver: SolverSettings | N
 
 # ------------------------------------------------------------------ chemical forward (evaluation)
 PREDICT_CHUNK = 512
-"""Points per compiled chemical-forward call (inputs are padded to a multiple of this)."""
+"""The most points per compiled chemical-forward call (the inputs are padded to its size)."""
+
+PREDICT_STACK_BUDGET = 1024
+"""Pots × species of one stacked forward solve (:func:`predict_block`)."""
+
+
+def predict_block(n_species: int) -> int:
+    """Pots integrated as one stacked system in the chemical forward pass of a network of
+    ``n_species`` species: ``PREDICT_STACK_BUDGET // n_species``, at least 1, at most
+    :data:`PREDICT_CHUNK`; the blocks of a call run one after another (``lax.map``), each
+    with its own adaptive step sequence.
+
+    A stacked system takes the worst pot's steps (and its rejections) and a state of
+    pots × species per stage, so large blocks stop paying for themselves on big networks.
+    Measured per point (XOR seed-0 start, loaded machine, docs/solver.md): host-clocked XOR
+    (525 species) 7.3 ms in one block of 512, 1.6–2.7 ms in blocks of 1–8; autonomous XOR
+    (739 species, explicit Tsit5 on the clock) 250–290 ms in blocks of 1, 300–390 ms in blocks
+    of 2–4, 760 ms in blocks of 16 (over 2.7 s in the old blocks of 512: 1 730 points did
+    not finish in 77 min); autonomous linear
+    regression (83 species) 97, 52 and 70 ms in blocks of 1, 8 and 64; host-clocked linear
+    regression (43) 0.4, 0.2 and 0.1 ms in blocks of 1, 8 and 48
+    (``benchmarks/forward_blocks.py``).
+    """
+    return int(max(1, min(PREDICT_CHUNK, PREDICT_STACK_BUDGET // max(int(n_species), 1))))
+
+
+def predict_chunk(n_species: int) -> int:
+    """Points per compiled forward call: at most 64 blocks (:func:`predict_block`), at most
+    :data:`PREDICT_CHUNK` points — a slow network reports progress every 64 points."""
+    b = predict_block(n_species)
+    return b * max(1, min(PREDICT_CHUNK // b, 64))
 
 
 def _forward_parts(setup: ChemicalSetup):
@@ -408,7 +438,8 @@ def _forward_parts(setup: ChemicalSetup):
     return prog, PhasedReactions(ph.structures[:p], ph.rate_constants[:p], ph.plans[:p])
 
 
-def _predict(program, phased, probe, state, X, method, rtol, atol, max_steps):
+def _predict_stack(program, phased, probe, state, X, method, rtol, atol, max_steps):
+    """ŷ ``(B, m)`` of B pots integrated as one stacked system."""
     states = jnp.broadcast_to(state, (X.shape[0],) + state.shape)
     Y0 = jnp.zeros((X.shape[0], probe.readout.shape[0]), jnp.float64)
     out = run_step_stack(program, phased, states, X, Y0, method=method, rtol=rtol, atol=atol,
@@ -416,7 +447,24 @@ def _predict(program, phased, probe, state, X, method, rtol, atol, max_steps):
     return out[-1] @ probe.readout.T
 
 
-_predict_jit = jax.jit(_predict, static_argnames=_STATIC)
+def _predict(program, phased, probe, state, X, n, method, rtol, atol, max_steps, block):
+    """ŷ ``(C, m)`` for X ``(C, d)`` (C a multiple of ``block``): blocks of ``block`` stacked
+    pots one after another; blocks holding no real row (index ≥ ``n``, padding) are skipped."""
+    C, m = X.shape[0], probe.readout.shape[0]
+    Xb = X.reshape((C // block, block) + X.shape[1:])
+    starts = jnp.arange(0, C, block)
+
+    def one(args):
+        x, start = args
+        return jax.lax.cond(start < n,
+                            lambda x: _predict_stack(program, phased, probe, state, x, method,
+                                                     rtol, atol, max_steps),
+                            lambda x: jnp.zeros((block, m), jnp.float64), x)
+
+    return jax.lax.map(one, (Xb, starts)).reshape((C, m))
+
+
+_predict_jit = jax.jit(_predict, static_argnames=_STATIC + ("block",))
 
 
 def padded_chunks(X, size: int):
@@ -433,14 +481,23 @@ def padded_chunks(X, size: int):
 
 
 class CompiledPredictor:
-    """The chemical forward pass compiled ahead of time for ``PREDICT_CHUNK`` points: the
-    points are pots of one stacked system (see :func:`run_step_stack`)."""
+    """The chemical forward pass compiled ahead of time for :func:`predict_chunk` points per
+    call, as blocks of :func:`predict_block` pots, each block one stacked system (see
+    :func:`run_step_stack`) with its own adaptive steps. ``block`` (optional, ≥ 1) overrides
+    the block size; the call then takes the largest multiple of it up to :data:`PREDICT_CHUNK`
+    points (at least one block). Raises SpecError for a block size < 1."""
 
     _cache: dict = {}
 
-    def __init__(self, setup: ChemicalSetup, solver: SolverSettings):
+    def __init__(self, setup: ChemicalSetup, solver: SolverSettings, block: int | None = None):
         prog, phased = _forward_parts(setup)
-        key = (_shape_key(prog, phased, setup.probe),
+        S = setup.n_species
+        self.block = predict_block(S) if block is None else int(block)
+        if self.block < 1:
+            raise SpecError(f"forward-pass block size must be ≥ 1, got {block!r}")
+        self.chunk = (predict_chunk(S) if block is None
+                      else self.block * max(1, PREDICT_CHUNK // self.block))
+        key = (_shape_key(prog, phased, setup.probe), self.block, self.chunk,
                tuple(sorted(setup.solver_kwargs(solver).items())))
         hit = self._cache.get(key)
         if hit is not None:
@@ -449,33 +506,35 @@ class CompiledPredictor:
         f64 = jnp.float64
         t0 = time.perf_counter()
         self.fn = _predict_jit.lower(
-            prog, phased, setup.probe, jax.ShapeDtypeStruct((setup.n_species,), f64),
-            jax.ShapeDtypeStruct((PREDICT_CHUNK, setup.spec.inputs), f64),
+            prog, phased, setup.probe, jax.ShapeDtypeStruct((S,), f64),
+            jax.ShapeDtypeStruct((self.chunk, setup.spec.inputs), f64),
+            jax.ShapeDtypeStruct((), jnp.int32), block=self.block,
             **setup.solver_kwargs(solver)).compile()
         self.compile_seconds = time.perf_counter() - t0
         self._cache[key] = self.fn
 
     def __call__(self, setup: ChemicalSetup, state, X, on_chunk=None) -> np.ndarray:
         """ŷ ``(N, m)`` for the rows of X ``(N, d)``; ``on_chunk(n)`` (optional) is called after
-        each block with the number of points it finished (for a progress bar)."""
+        each call with the number of points it finished (for a progress bar)."""
         prog, phased = _forward_parts(setup)
         out = []
-        for chunk, n in padded_chunks(X, PREDICT_CHUNK):
+        for chunk, n in padded_chunks(X, self.chunk):
             out.append(np.asarray(self.fn(prog, phased, setup.probe,
                                           jnp.asarray(state, jnp.float64),
-                                          jnp.asarray(chunk)))[:n])
+                                          jnp.asarray(chunk), jnp.asarray(n, jnp.int32)))[:n])
             if on_chunk is not None:
                 on_chunk(n)
         return np.concatenate(out) if out else np.zeros((0, setup.spec.outputs))
 
 
-def chemical_predict(setup: ChemicalSetup, state, X,
-                     solver: SolverSettings | None = None) -> np.ndarray:
+def chemical_predict(setup: ChemicalSetup, state, X, solver: SolverSettings | None = None,
+                     *, block: int | None = None) -> np.ndarray:
     """ŷ ``(N, m)`` of the chemical forward pass (+ readout) for every row of X ``(N, d)``.
 
     Every point runs the circuit's phases up to the readout from ``state`` (holding the
     parameters, e.g. the final training state): the phases after the readout are cut off, so no
-    update happens. The points are integrated as pots of one stacked system
-    (:func:`run_step_stack`). NaN rows mark failed solves.
+    update happens. The points are integrated in blocks of stacked pots
+    (:func:`predict_block`, :func:`run_step_stack`); ``block`` overrides the block size
+    (:class:`CompiledPredictor`). NaN rows mark failed solves.
     """
-    return CompiledPredictor(setup, solver or SolverSettings())(setup, state, X)
+    return CompiledPredictor(setup, solver or SolverSettings(), block)(setup, state, X)

@@ -44,6 +44,7 @@ import numpy as np
 
 from ..errors import SimulationError, SpecError
 from ..ideal.spec import ModelSpec, Params
+from ._resume import CHECKPOINT_SECONDS
 from ._chemical import (SCHEDULE_NAMES, ChemicalSetup, SolverSettings, chemical_setup,
                         PREDICT_CHUNK, imperfect_setup, padded_chunks)
 from ._stochastic import (DEFAULT_CLE_DT, DEFAULT_CLE_RTOL, DEFAULT_EPSILON,
@@ -626,8 +627,22 @@ def _chemical_predictions(run: _Run, setup, state, predictor, timings,
 
 
 # ------------------------------------------------------------------ the loop
+def _write_checkpoint(folder, config, run: _Run, setup, hist, param_hist, state, done: int,
+                      resumed_at) -> None:
+    """The run after ``done`` epochs as a checkpoint folder (:func:`write_checkpoint`)."""
+    from ._run_dir import write_checkpoint
+    partial = TrainResult(
+        config=config, spec=run.spec, task=run.task, dataset=run.datasets[0], epochs=done,
+        history={k: (None if v is None else np.array(v[:, :done + 1])) for k, v in hist.items()},
+        param_history=[list(ph[:done + 1]) for ph in param_hist],
+        params=[ph[done] for ph in param_hist], metrics=[], timings={}, setup=setup,
+        final_state=None if state is None else np.array(state), datasets=run.datasets,
+        resumed_at=tuple(resumed_at))
+    write_checkpoint(partial, folder, run.epochs)
+
+
 def train(config: TrainConfig, *, task=None, progress: bool = False, log=None,
-          resume=None) -> TrainResult:
+          resume=None, checkpoint=None, checkpoint_seconds: float | None = None) -> TrainResult:
     """Train as ``config`` says and evaluate the result (see the module docstring).
 
     Parameters
@@ -644,6 +659,14 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None,
         history, up to ``config.epochs`` in total — the same numbers as an uninterrupted run. The
         ideal reference run is redone from the saved initial parameters up to ``epochs_done``
         (cheap), so the comparison covers the whole run.
+    checkpoint: a folder (e.g. :func:`~neuralcrn.training.checkpoint_dir` of the run folder):
+        after an epoch, once ``checkpoint_seconds`` (default
+        :data:`~neuralcrn.training._resume.CHECKPOINT_SECONDS`; 0: every epoch) have passed since
+        the last write, and always after the last epoch (before the final evaluation), the run so
+        far is written there (:func:`~neuralcrn.training.write_checkpoint`: config, model, state,
+        history and parameter history), so that a run stopped later can be resumed
+        (``--resume``) or evaluated. The caller removes it once the run folder is written. The
+        learning-curve entries still being evaluated when it is written are missing (NaN).
 
     Metrics (``result.metrics[k]``): ``"train"``, ``"val"``, ``"test"`` → ``{"loss": ½MSE,
     "accuracy"}`` (regression: ``"rmse"`` in the data's units too) — in chemical mode the
@@ -739,7 +762,8 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None,
             from tqdm.auto import tqdm
             bar = tqdm(total=E, initial=e0, unit="epoch", dynamic_ncols=True,
                        desc=f"{config.task} {config.mode}/{setup.schedule}")
-        t_loop = time.perf_counter()
+        t_loop = t_check = time.perf_counter()
+        wait = CHECKPOINT_SECONDS if checkpoint_seconds is None else float(checkpoint_seconds)
         if chemical:
             trainer.start(e0)
         for e in range(e0, E):
@@ -761,6 +785,11 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None,
             if fut_pred.done() and not last and evaluator.queue:
                 fut_pred.result()
                 evaluator.flush(overlapped=chemical)   # while epoch e+1 is simulated
+            if checkpoint is not None and (last or time.perf_counter() - t_check >= wait):
+                _write_checkpoint(checkpoint, config, run, setup, hist, param_hist,
+                                  trainer.state if chemical else None, e + 1,
+                                  () if resume is None else resume.resumed_at + (e0,))
+                t_check = time.perf_counter()
             msg = _progress_message(hist, e)
             if bar is not None:
                 bar.set_postfix(msg, refresh=False)

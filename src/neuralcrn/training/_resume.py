@@ -41,12 +41,22 @@ from ..errors import DataError
 from ..ideal.spec import Params
 
 __all__ = ["RESUME_FORMAT", "ResumeState", "write_run_state", "read_resume", "resume_run",
-           "read_state_csv", "state_csv"]
+           "read_state_csv", "state_csv", "checkpoint_dir", "CHECKPOINT_SECONDS"]
 
 RESUME_FORMAT = "neuralcrn-resume/1"
 STATE_FILE = "state.csv"
 RESUME_FILE = "resume.json"
 HISTORY_KEYS = ("train_loss", "val_loss", "val_accuracy", "running_loss")
+CHECKPOINT_SUFFIX = ".checkpoint"
+CHECKPOINT_SECONDS = 30.0
+"""A run in progress writes its checkpoint after an epoch once this long has passed since the
+last one (and always after the last epoch): a cost of milliseconds per write."""
+
+
+def checkpoint_dir(out) -> Path:
+    """The checkpoint folder of the run folder ``out``: ``OUT.checkpoint`` beside it."""
+    out = Path(out)
+    return out.with_name(out.name + CHECKPOINT_SUFFIX)
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,6 +66,8 @@ class ResumeState:
     epochs_done: E.  species: the state's species order.  state: ``(K, S)`` chemical state after
     epoch E.  history: ``{key: (K, E+1) array or None}`` for :data:`HISTORY_KEYS`.
     param_history: K tuples of E+1 :class:`Params`.  resumed_at: earlier resume epochs.
+    epochs_planned: the epochs the run was configured for when the folder is a checkpoint of a
+    run in progress (:func:`~neuralcrn.training.write_checkpoint`), else ``None``.
     """
 
     epochs_done: int
@@ -64,6 +76,7 @@ class ResumeState:
     history: dict
     param_history: tuple
     resumed_at: tuple = ()
+    epochs_planned: int | None = None
 
     def check(self, setup, replicates: int, epochs: int) -> int:
         """Check the state fits the run's circuit; returns ``epochs_done``. Raises DataError."""
@@ -145,7 +158,18 @@ def write_run_state(result, folder) -> None:
         circuit, state=final[0] * (keep == 1.0), program=program,
         header=[f"initial concentrations: the kept species at the end of training (epoch {E}, "
                 f"seed {seeds[0]}); the full final state is in state.csv"] + imp))
-    (folder / STATE_FILE).write_text(state_csv(circuit.species, final, seeds))
+    write_resume_files(result, folder)
+
+
+def write_resume_files(result, folder, epochs_planned: int | None = None) -> None:
+    """Write ``state.csv`` and ``resume.json`` of ``result`` into ``folder`` (``epochs_planned``:
+    the epochs the run was configured for, when it is a checkpoint of a run in progress)."""
+    from ._run_dir import _json
+    folder = Path(folder)
+    seeds = [result.config.seed + k for k in range(result.config.replicates)]
+    _, final = _states(result)
+    E = result.epochs
+    (folder / STATE_FILE).write_text(state_csv(result.setup.circuit.species, final, seeds))
     hist = {k: (None if result.history.get(k) is None else
                 [[_num(v) for v in row] for row in np.asarray(result.history[k])])
             for k in HISTORY_KEYS}
@@ -154,6 +178,7 @@ def write_run_state(result, folder) -> None:
         "replicate_seeds": seeds, "resumed_at": list(result.resumed_at),
         "state_file": STATE_FILE, "history": hist,
         "param_history": [[_params_json(p) for p in ph] for ph in result.param_history],
+        **({} if epochs_planned is None else {"epochs_planned": int(epochs_planned)}),
         "resume": "neuralcrn train --resume DIR [--epochs N]"}))
 
 
@@ -223,6 +248,7 @@ def read_resume(run_dir):
                                 f"{(K, E + 1)}")
         ph = tuple(tuple(_params_from(p, where) for p in rep) for rep in d["param_history"])
         resumed_at = tuple(int(e) for e in d.get("resumed_at", ()))
+        planned = None if d.get("epochs_planned") is None else int(d["epochs_planned"])
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         raise DataError(f"{where}: bad resume file ({e})") from None
     if len(ph) != K or any(len(rep) != E + 1 for rep in ph):
@@ -231,16 +257,17 @@ def read_resume(run_dir):
     if config.replicates != K:
         raise DataError(f"{run}: state.csv has {K} replicate column(s), config.json says "
                         f"{config.replicates}")
-    return config.replace(epochs=E), ResumeState(E, species, state, hist, ph, resumed_at)
+    return config.replace(epochs=E), ResumeState(E, species, state, hist, ph, resumed_at, planned)
 
 
 def resume_run(run_dir, epochs: int | None = None, *, progress: bool = False, log=None,
-               **changes):
-    """Continue the run in ``run_dir`` for ``epochs`` more epochs (default: as many as it has
-    done) and return the :class:`~neuralcrn.training.TrainResult` of the whole run (history from
+               checkpoint=None, **changes):
+    """Continue the run in ``run_dir`` for ``epochs`` more epochs (default: a checkpoint's
+    remaining epochs, else as many as it has done; 0 only evaluates) and return the :class:`~neuralcrn.training.TrainResult` of the whole run (history from
     epoch 0). ``changes`` may set TrainConfig fields that do not change the training
     (``eval_every``, ``chemical_eval``). Write it with ``write_run`` (to ``run_dir`` with
-    ``overwrite=True`` to update the folder atomically)."""
+    ``overwrite=True`` to update the folder atomically). ``checkpoint``: as for
+    :func:`~neuralcrn.training.train`."""
     from ..errors import SpecError
     from ._loop import train
     bad = set(changes) - {"eval_every", "chemical_eval"}
@@ -248,8 +275,13 @@ def resume_run(run_dir, epochs: int | None = None, *, progress: bool = False, lo
         raise SpecError(f"{sorted(bad)} cannot be changed when resuming a run (it would not "
                         f"continue the same training)")
     config, state = read_resume(run_dir)
-    more = state.epochs_done if epochs is None else int(epochs)
+    if epochs is not None:
+        more = int(epochs)
+    elif state.epochs_planned is not None:
+        more = state.epochs_planned - state.epochs_done
+    else:
+        more = state.epochs_done
     if more < 0:
         raise DataError(f"epochs to add must be ≥ 0, got {more}")
     config = config.replace(epochs=state.epochs_done + more, **changes)
-    return train(config, progress=progress, log=log, resume=state)
+    return train(config, progress=progress, log=log, resume=state, checkpoint=checkpoint)

@@ -303,6 +303,36 @@ def _plots(result: TrainResult, folder: Path):
                                        title=f"{name}: {source}")
 
 
+def _write_config_and_model(result: TrainResult, folder: Path) -> None:
+    """``config.json`` and ``model.json`` (and ``data.npz`` for an in-memory data set)."""
+    w = lambda name, text: (folder / name).write_text(text)  # noqa: E731
+    ds, spec = result.dataset, result.spec
+    source = None
+    task = result.task
+    given = (getattr(task, "source", None) or {}) if result.config.data is None else {}
+    if given.get("format") == "arrays" and getattr(task, "table", None) is not None:
+        from ..tasks import save_arrays
+        source = save_arrays(task, folder / "data.npz")
+    elif given.get("format") == "csv":
+        source = given
+    w("config.json", _json(_clean(config_dict(result, source))))
+    w("model.json", _json(model_dict(spec, result.params[0], ds.decision, ds.threshold,
+                                     dataset=ds)))
+
+
+def _publish(tmp: Path, out: Path) -> None:
+    """Rename the finished folder ``tmp`` to ``out``, replacing an existing ``out`` (moved
+    aside first, removed after)."""
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f"{out.name}.old-", dir=out.absolute().parent))
+        os.rmdir(old)
+        os.rename(out, old)
+        os.rename(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.rename(tmp, out)
+
+
 def write_run(result: TrainResult, out, *, overwrite: bool = False) -> Path:
     """Write every output of ``result`` into the folder ``out`` atomically; returns its path.
 
@@ -315,17 +345,7 @@ def write_run(result: TrainResult, out, *, overwrite: bool = False) -> Path:
         publish_mode(tmp)
         w = lambda name, text: (tmp / name).write_text(text)  # noqa: E731
         ds, spec = result.dataset, result.spec
-        source = None
-        task = result.task
-        given = (getattr(task, "source", None) or {}) if result.config.data is None else {}
-        if given.get("format") == "arrays" and getattr(task, "table", None) is not None:
-            from ..tasks import save_arrays
-            source = save_arrays(task, tmp / "data.npz")
-        elif given.get("format") == "csv":
-            source = given
-        w("config.json", _json(_clean(config_dict(result, source))))
-        w("model.json", _json(model_dict(spec, result.params[0], ds.decision, ds.threshold,
-                                         dataset=ds)))
+        _write_config_and_model(result, tmp)
         if result.config.replicates > 1:
             (tmp / "replicates").mkdir()
             for k, p in enumerate(result.params):
@@ -345,14 +365,38 @@ def write_run(result: TrainResult, out, *, overwrite: bool = False) -> Path:
             from ._resume import write_run_state
             write_run_state(result, tmp)
         _plots(result, tmp)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f"{out.name}.old-", dir=parent))
-            os.rmdir(old)
-            os.rename(out, old)
-            os.rename(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
+        _publish(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def write_checkpoint(result: TrainResult, folder, epochs_planned: int) -> Path:
+    """Write the checkpoint of a run in progress into ``folder`` (replaced atomically: written
+    as ``folder.tmp-XXXX`` and renamed); returns its path.
+
+    ``result``: the run after ``result.epochs`` of its ``epochs_planned`` epochs (metrics
+    empty). The folder holds ``config.json``, ``model.json`` (the parameters after the last
+    epoch done, replicate 0), ``state.csv`` and ``resume.json`` (with ``epochs_planned``): a
+    run folder that ``neuralcrn train --resume FOLDER --out DIR`` continues (to
+    ``epochs_planned`` epochs unless ``--epochs`` says how many more; ``--epochs 0`` only
+    evaluates) and ``neuralcrn predict FOLDER`` evaluates. Raises :class:`DataError` if the
+    folder cannot be written.
+    """
+    from ._resume import write_resume_files
+    out = Path(folder)
+    parent = out.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{out.name}.tmp-", dir=parent))
+    except OSError as e:
+        raise DataError(f"{out}: cannot write the checkpoint ({e.strerror or e})") from None
+    try:
+        publish_mode(tmp)
+        _write_config_and_model(result, tmp)
+        write_resume_files(result, tmp, epochs_planned=epochs_planned)
+        _publish(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
