@@ -51,7 +51,7 @@ def test_default_models_are_chemistry_friendly(name):
     assert s.gradient == "first-order"                    # what the two-phase schedule runs
     assert 0 < s.learning_rate <= 1
     if name in PAPER:
-        assert s.n <= 64
+        assert s.n <= 96          # Iris 96 (docs/tasks.md "Held-out seeds"), the 2-d tasks ≤ 64
         assert t.epochs >= 1 and 1 <= t.steps <= 20_000
     else:   # hidden width decoupled from d (SPEC §7)
         assert s.drive == "bias" and s.n_u == s.inputs + 1 and s.z0 == "zero"
