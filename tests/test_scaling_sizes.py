@@ -23,9 +23,9 @@ def test_reactions_are_exactly_linear_in_d_at_fixed_width():
 def test_size_table_fits_an_exponent_at_most_one():
     res = size_table(family_d=(2, 8, 32), tasks=("iris",))
     assert res["fit"]["reactions"] <= 1.0 and res["fit"]["species"] <= 1.0
-    assert res["real"][0]["task"] == "iris" and res["real"][0]["reactions"] == 1626
+    assert res["real"][0]["task"] == "iris" and res["real"][0]["reactions"] == 9546
     text = markdown(res)
-    assert "| `iris` default | 4 | 16 | 3 | 481 | 1,626 | 2 |" in text
+    assert "| `iris` default | 4 | 96 | 3 | 2,721 | 9,546 | 2 |" in text
 
 
 def test_task_step_times_run_the_default_with_each_method_to_the_same_state():
