@@ -369,6 +369,7 @@ def test_closed_form_sweep_trainer_matches_ideal_training():
                                                               solver=SOLVER)), atol=1e-7)
 
 
+@pytest.mark.slow
 def test_seed_metrics_are_the_training_layers_ideal_runs():
     """tasks._sweep.seed_metrics (the held-out-seed table of docs/tasks.md) gives, seed by seed,
     the test accuracy of the training layer's ideal run with the same defaults (one epoch of OR,
