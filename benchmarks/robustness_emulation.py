@@ -40,7 +40,8 @@ def _sign(v):
     return (v < 0).astype(jnp.int32)
 
 
-def draw_gains(n: int, nu: int, sigma: float, seed: int, parts=PARTS, w_gain: str = "sign"):
+def draw_gains(n: int, nu: int, sigma: float, seed: int, parts=PARTS, w_gain: str = "sign",
+               a_gain: str = "sign"):
     """The gains of one instance (ones for the parts not listed). ``w_gain``: ``"sign"`` (one
     per (e, z) sign pattern and weight: the direct update), ``"z"`` (one per z sign and weight,
     shared by both signs of e: the routed update)."""
@@ -50,6 +51,10 @@ def draw_gains(n: int, nu: int, sigma: float, seed: int, parts=PARTS, w_gain: st
              fE=f(2), GA=f(n, 2, 2), fA=f(n, 2), GU=f(n, nu, 2, 2), GW=f(n, 2, 2))
     if w_gain == "z":
         g["GW"] = np.broadcast_to(f(n, 1, 2), (n, 2, 2)).copy()
+    elif w_gain == "weight":
+        g["GW"] = np.broadcast_to(f(n, 1, 1), (n, 2, 2)).copy()
+    if a_gain == "w":
+        g["GA"] = np.broadcast_to(g["GA"][:, :, :1], (n, 2, 2)).copy()
     return {k: jnp.asarray(v if k in parts else np.ones_like(v)) for k, v in g.items()}
 
 
@@ -102,7 +107,7 @@ def train(spec, gains, p0, X, Y, decay=0.0):
     return jax.lax.scan(body, p0, (X, Y))[0]
 
 
-def run(sigma: float, seeds, parts=PARTS, *, w_gain="sign", decay=0.0, hidden=None,
+def run(sigma: float, seeds, parts=PARTS, *, w_gain="sign", a_gain="sign", decay=0.0, hidden=None,
         epochs=None):
     """Test accuracy (the emulated imperfect forward pass on the 40 × 40 grid) per seed."""
     task = get_task("xor")
@@ -115,7 +120,7 @@ def run(sigma: float, seeds, parts=PARTS, *, w_gain="sign", decay=0.0, hidden=No
         ds, p = task.make_data(s), task.init_params(s, spec=spec)
         order = np.concatenate([np.asarray(epoch_order(s, e, ds.X_train.shape[0]))
                                 for e in range(epochs)])
-        g = draw_gains(spec.n, spec.n_u, sigma, s, parts, w_gain)
+        g = draw_gains(spec.n, spec.n_u, sigma, s, parts, w_gain, a_gain)
         th, W = train_jit(g, (jnp.asarray(p.theta), jnp.asarray(p.W)),
                           jnp.asarray(ds.X_train[order]), jnp.asarray(ds.Y_train[order]))
         _, yh = jax.vmap(lambda x: _forward(spec, g, th, W, jnp.concatenate([x, jnp.ones(1)])))(

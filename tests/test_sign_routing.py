@@ -42,7 +42,7 @@ def test_signed_transfer_motif():
 
 
 @pytest.mark.parametrize("name,kw,tol", [
-    ("linear", dict(nonlinearity="none", alpha=0.0), 1e-8),
+    ("linear", dict(nonlinearity="none", alpha=0.0), 5e-8),
     ("quadratic", {}, 5e-4),
     ("quadratic-2-outputs", dict(outputs=2, hidden=4), 5e-4),
 ])

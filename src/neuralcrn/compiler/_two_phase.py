@@ -129,18 +129,26 @@ READOUT_MIN_KT = 40.0
 class SignRouting:
     """Species of the routed update (see the module docstring), per output k: ``sign`` S_k (dual
     rail: the router, receives e_k like E_k and keeps it through the ``update`` phase),
-    ``clock`` Ē_k (one species: the |e_k| clock of the ``update`` phase) and ``grad`` H_ki (dual
-    rail, ``(m, n)``: η (S⁺ + S⁻) z_i before it is routed into W_ki)."""
+    ``clock`` Ē_k (one species: the |e_k| clock of the ``update`` phase), ``grad_mag`` H̄_ki
+    (one species, ``(m, n)``: η (S⁺ + S⁻)(Z_i⁺ + Z_i⁻), unsigned) and ``grad`` H_ki (dual rail,
+    ``(m, n)``: H̄_ki routed by the sign of z_i, before it is routed into W_ki by the sign of
+    e_k); per hidden unit i: ``zmag`` Z̄_i (one species: Z_i⁺ + Z_i⁻ moved out of z after the
+    forward pass) and ``zsign`` R_i (dual rail: the router with z_i's rails)."""
 
     sign: tuple[DualRail, ...]
     clock: tuple[str, ...]
     grad: tuple[tuple[DualRail, ...], ...]
+    grad_mag: tuple[tuple[str, ...], ...]
+    zmag: tuple[str, ...]
+    zsign: tuple[DualRail, ...]
 
     @property
     def species(self) -> tuple[str, ...]:
         rails = SpeciesMap._rails
         return (rails(self.sign) + self.clock
-                + rails(tuple(h for row in self.grad for h in row)))
+                + rails(tuple(h for row in self.grad for h in row))
+                + tuple(h for row in self.grad_mag for h in row)
+                + self.zmag + rails(self.zsign))
 
 
 @dataclass(frozen=True)
@@ -194,7 +202,11 @@ def two_phase_species(spec: ModelSpec) -> TwoPhaseSpecies:
         routing = SignRouting(tuple(DualRail(f"esign{k + 1}") for k in range(m)),
                               tuple(f"eclock{k + 1}" for k in range(m)),
                               tuple(tuple(DualRail(f"gW_{k + 1}_{i + 1}") for i in range(n))
-                                    for k in range(m)))
+                                    for k in range(m)),
+                              tuple(tuple(f"gWmag_{k + 1}_{i + 1}" for i in range(n))
+                                    for k in range(m)),
+                              tuple(f"zmag{i + 1}" for i in range(n)),
+                              tuple(DualRail(f"zsign{i + 1}") for i in range(n)))
     dW = (tuple(tuple(DualRail(f"dW_{k + 1}_{i + 1}") for i in range(n))
                 for k in range(m)) if spec.train_W else None)
     return TwoPhaseSpecies(smap, lag, dW, routing)
@@ -309,10 +321,14 @@ def _feedback(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetw
 
 def _error(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwork:
     """The ``error`` phase of the routed update: E and the router S collect e (transfers) and
-    settle (annihilation at k_ann); nothing reads them yet."""
+    settle (annihilation at k_ann); z(T) moves into its magnitude Z̄ and its router R
+    (``Z_i^s → Z̄_i + R_i^s``); nothing reads them yet."""
     smap, ro = tp.smap, tp.routing
-    rx = _error_transfers(smap, tp, rates["r"], [(s,) for s in ro.sign], decay=False)
+    r = rates["r"]
+    rx = _error_transfers(smap, tp, r, [(s,) for s in ro.sign], decay=False)
     rx += _annihilate(list(smap.e) + list(ro.sign), rates["k_ann"])
+    for z, zmag, zsign in zip(smap.z, ro.zmag, ro.zsign):
+        rx += [Reaction([z.rail(s)], [zmag, zsign.rail(s)], r) for s in (1, -1)]
     return _network(rx, tp.species, "error")
 
 
@@ -330,8 +346,9 @@ def _update(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwor
     for k in range(smap.m):
         S, C = ro.sign[k], ro.clock[k]
         for i in range(smap.n):
-            H = ro.grad[k][i]
-            rx += catalytic_product(C, smap.z[i], [(H, 1)], eta * r / f2)
+            H, Hmag = ro.grad[k][i], ro.grad_mag[k][i]
+            rx += catalytic_product(C, ro.zmag[i], [(Hmag, 1)], eta * r / f2)
+            rx += signed_transfer(Hmag, ro.zsign[i], [(H, 1)], k_route)
             rx += signed_transfer(H, S, [(smap.W[k][i], -1), (tp.dW[k][i], -1)], k_route)
     rx += update_reactions(spec, smap, smap.u, eta * T * r / f2, r)
     k_sig = float(spec.rates.signal_annihilation)
