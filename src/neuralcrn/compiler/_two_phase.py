@@ -47,7 +47,8 @@ replaces the feedback phase by two phases:
 
 1. ``error`` (20/r): the transfers ``O^s → 2E^s + 2S^s``, ``Q^s, Y^s → E^{−s} + S^{−s}`` (rate
    r) and ``E⁺ + E⁻ → ∅``, ``S⁺ + S⁻ → ∅`` (k_ann): E and the router S collect exactly e and
-   settle to one rail; nothing reads them yet.
+   settle to one rail; z(T) moves into its magnitude Z̄_i and a router R_i,
+   ``Z_i^s → Z̄_i + R_i^s`` (rate r); nothing reads them yet.
 2. ``update`` (20/r): everything that reads e, from the settled E:
 
    ==========================================  ============  =====================================
@@ -58,22 +59,26 @@ replaces the feedback phase by two phases:
    W^s + E^t → W^s + E^t + A^{st}, D (as above) r            A receives W(0)ᵀ e
    A^r → ∅                                     r             ∫ a = F2 (Wᵀe)/r
    A^r + U^t → … + Θ^{−σrt}, A^r → A^r + H^{−r}  η T r / F2  ΔΘ = −η T (Wᵀe) uᵀ, Δh = −η T Wᵀe
-   Ē + Z_i^t → Ē + Z_i^t + H_i^t               η r / F2      H_i = η (S⁺ + S⁻) z_i, sign of z_i
+   Ē + Z̄_i → Ē + Z̄_i + H̄_i                     η r / F2      H̄_i = η (S⁺ + S⁻)(R_i⁺ + R_i⁻) ≥ 0
+   H̄_i + R_i^t → R_i^t + H_i^t                 k             H̄ moves into H, split R⁺ : R⁻
    H_i^t + S^s → S^s + W_i^{−st} + D_i^{−st}   k             H moves into W, split S⁺ : S⁻
    P^+ + P^- → ∅  (Θ, h, W)                    r/4           rail re-balancing only
    ==========================================  ============  =====================================
 
-   H is split between the two signs of e in the proportion S⁺ : S⁻, so W changes by
-   −η (S⁺ + S⁻) z_i (S⁺ − S⁻)/(S⁺ + S⁻) = −η e z_i exactly, whatever common mode E and S still
-   hold (they have the same history). Under rate errors ΔW_i's gain f(Ē + Z_i^t)/f(Ē → ∅)
-   depends on the sign of z_i only — the sign of e enters through the routing transfers, which
-   move all of H whatever their rate (H not moved by the end of the phase is washed: ΔW falls
-   short only where k·(S⁺ + S⁻)·20/r is not ≫ 1, i.e. for |e| ≪ r/k — measured 8 % short at
-   |e| = 3.6e-5 and exact to 3e-9 at |e| ≈ 0.5 with k = 1e4, r = 100) — and the adjoint reads
-   a settled, one-rail E.
+   H̄ is split between the two signs of z_i in the proportion R_i⁺ : R_i⁻ = Z_i⁺ : Z_i⁻, and H
+   between the two signs of e in the proportion S⁺ : S⁻, so W changes by
+   −η (S⁺ + S⁻)(R⁺ + R⁻) · (R⁺ − R⁻)/(R⁺ + R⁻) · (S⁺ − S⁻)/(S⁺ + S⁻) = −η e z_i exactly, whatever
+   common mode the rails still hold. Under rate errors ΔW_i's gain f(Ē + Z̄_i)/f(Ē → ∅) is one
+   number per weight — a positive diagonal preconditioner of the gradient step — because the
+   signs of e and z_i enter only through transfers that run to completion, moving the same
+   amount whatever their rate (ΔW falls short only where a routing has not finished by the end
+   of the phase, i.e. where k·|e|·20/r or k·|z_i|·20/r is not ≫ 1 — measured 8 % short at
+   |e| = 3.6e-5 and exact to 3e-9 at |e| ≈ 0.5 with k = 1e4, r = 100; the step has ΔW_i ∝ e z_i,
+   so the shortfall is small in absolute terms) — and the adjoint reads a settled, one-rail E.
 
-The host protocol is the modular schedule's: before each step wash the transient species (x, z, O,
-Q, y, E, A, D — and S, Ē, H when routed), load x, y and z(0) = u, then switch phases. Only the exact-gradient model is not
+The host protocol is the modular schedule's: before each step wash the transient species (x, z,
+O, Q, y, E, A, D — and S, Ē, H̄, H, Z̄, R when routed), load x, y and z(0) = u, then switch
+phases. Only the exact-gradient model is not
 available in this schedule (the backward z reconstruction would run while Θ is being updated);
 use the modular schedule for it.
 """
@@ -168,7 +173,8 @@ class TwoPhaseSpecies:
 
     @property
     def species(self) -> tuple[str, ...]:
-        """State order: x, constant u, z, Θ, h, W, O, Q, y, E, A, D (or S, M, Ē, H)."""
+        """State order: x, constant u, z, Θ, h, W, O, Q, y, E, A, D (routed: then S, Ē, H,
+        H̄, Z̄, R)."""
         s = self.smap
         rails = SpeciesMap._rails
         d = () if self.dW is None else tuple(r for row in self.dW for r in row)
