@@ -44,7 +44,9 @@ def draw_gains(n: int, nu: int, sigma: float, seed: int, parts=PARTS, w_gain: st
                a_gain: str = "sign"):
     """The gains of one instance (ones for the parts not listed). ``w_gain``: ``"sign"`` (one
     per (e, z) sign pattern and weight: the direct update), ``"z"`` (one per z sign and weight,
-    shared by both signs of e: the routed update)."""
+    shared by both signs of e: the routed update before z's sign was routed), ``"weight"`` (one
+    per weight: the routed update). ``a_gain``: ``"sign"`` (adjoint gain per (W, e) sign
+    pattern: the circuit) or ``"w"`` (per W sign only: an adjoint routed by the sign of e)."""
     rng = np.random.default_rng(1000 + seed)
     f = lambda *shape: np.exp(sigma * rng.standard_normal(shape))  # noqa: E731
     g = dict(GF=f(n, nu, 2, 2), fa=f(n, 2), GR=f(n, 2, 2), fO=f(2), fc=f(2), fq=f(2),
@@ -144,6 +146,11 @@ CASES = [
     ("σ = 0, parameter decay 3e-3 per step", 0.0, {"decay": 3e-3}),
     ("all gains, hidden n = 8", 0.2, {"hidden": 8}),
     ("all gains, ΔW gain per z sign only (routed)", 0.2, {"w_gain": "z"}),
+    ("all gains, ΔW gain per weight only (routed by e and z)", 0.2, {"w_gain": "weight"}),
+    ("all gains, ΔW per weight, adjoint gain per W sign only", 0.2,
+     {"w_gain": "weight", "a_gain": "w"}),
+    ("ΔW per weight, readout ŷ = O (no lag stage Q: no fc, fq)", 0.2,
+     {"w_gain": "weight", "parts": tuple(p for p in PARTS if p not in ("fc", "fq"))}),
     ("σ = 0.1, all gains", 0.1, {}),
     ("σ = 0.1, ΔW gain per z sign only (routed)", 0.1, {"w_gain": "z"}),
 ]

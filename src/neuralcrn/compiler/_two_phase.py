@@ -160,7 +160,8 @@ class SignRouting:
 class TwoPhaseSpecies:
     """Species of a two-phase circuit beyond the standard :class:`SpeciesMap` roles.
 
-    ``smap.yhat`` holds the first tracking stage O, ``lag`` the second stage Q (ŷ = 2O − Q),
+    ``smap.yhat`` holds the first tracking stage O, ``lag`` the second stage Q (ŷ = 2O − Q;
+    routed: the lag correction L = O − Q made by O's own reactions, ŷ = O + L),
     ``smap.e`` the error, ``smap.adj`` the adjoint; ``dW`` (``None`` when W is frozen or routed)
     tracks the change of W during the feedback phase; ``routing`` (``None`` unless
     ``spec.rates.sign_routing`` > 0) holds the routed update's species.
@@ -205,6 +206,7 @@ def two_phase_species(spec: ModelSpec) -> TwoPhaseSpecies:
     lag = tuple(DualRail(f"ylag{k + 1}") for k in range(m))
     routing = None
     if _routed(spec):
+        lag = tuple(DualRail(f"ycorr{k + 1}") for k in range(m))
         routing = SignRouting(tuple(DualRail(f"esign{k + 1}") for k in range(m)),
                               tuple(f"eclock{k + 1}" for k in range(m)),
                               tuple(tuple(DualRail(f"gW_{k + 1}_{i + 1}") for i in range(n))
@@ -248,11 +250,17 @@ def _feedforward(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionN
     smap, k = tp.smap, rates["k_r"]
     rx = list(feedforward_module(spec, smap).reactions)
     for kk in range(smap.m):
-        for i in range(smap.n):
-            rx += catalytic_product(smap.W[kk][i], smap.z[i], [(smap.yhat[kk], 1)], k)
-        rx += transfer(smap.yhat[kk], [], k)
-        rx += catalytic_copy(smap.yhat[kk], [(tp.lag[kk], 1)], k)
-        rx += transfer(tp.lag[kk], [], k)
+        O, L = smap.yhat[kk], tp.lag[kk]
+        if tp.routing is None:      # Q tracks O: ŷ = 2O − Q
+            for i in range(smap.n):
+                rx += catalytic_product(smap.W[kk][i], smap.z[i], [(O, 1)], k)
+            rx += transfer(O, [], k)
+            rx += catalytic_copy(O, [(L, 1)], k)
+        else:                       # L = O − Q from O's own reactions: ŷ = O + L
+            for i in range(smap.n):
+                rx += catalytic_product(smap.W[kk][i], smap.z[i], [(O, 1), (L, 1)], k)
+            rx += transfer(O, [(L, -1)], k)
+        rx += transfer(L, [], k)
     k_sig = float(spec.rates.signal_annihilation)
     if k_sig > 0:          # no common mode in the readout rails (robust to rate errors)
         rx += _annihilate(list(smap.yhat) + list(tp.lag), k_sig)
@@ -281,15 +289,22 @@ def update_reactions(spec: ModelSpec, smap, u_species, kappa: float, r: float) -
     return rx
 
 
+def _readout_weights(tp: TwoPhaseSpecies) -> tuple[int, int]:
+    """ŷ = a·O + b·(lag species): (2, −1) for ŷ = 2O − Q, (1, 1) for the routed ŷ = O + L."""
+    return (2, -1) if tp.routing is None else (1, 1)
+
+
 def _error_transfers(smap, tp: TwoPhaseSpecies, r: float, copies, decay: bool) -> list[Reaction]:
-    """O^s → 2E^s, Q^s → E^{−s}, Y^s → E^{−s} at r (each also feeding ``copies[k]``, further
-    dual rails that receive e_k the same way), and with ``decay`` the clock E^s → ∅ at r."""
+    """O^s → 2E^s, Q^s → E^{−s} (routed: O^s → E^s, L^s → E^s), Y^s → E^{−s} at r (each also
+    feeding ``copies[k]``, further dual rails that receive e_k the same way), and with
+    ``decay`` the clock E^s → ∅ at r."""
     rx: list[Reaction] = []
+    o_copies, lag_sign = _readout_weights(tp)
     for k in range(smap.m):
         O, Q, Y, E = smap.yhat[k], tp.lag[k], smap.y[k], smap.e[k]
         to = [E] + list(copies[k])
-        rx += transfer(O, [(v, 1) for v in to for _ in range(2)], r)
-        rx += transfer(Q, [(v, -1) for v in to], r)
+        rx += transfer(O, [(v, 1) for v in to for _ in range(o_copies)], r)
+        rx += transfer(Q, [(v, lag_sign) for v in to], r)
         rx += transfer(Y, [(v, -1) for v in to], r)
         if decay:
             rx += transfer(E, [], r)
@@ -425,12 +440,14 @@ def two_phase_program(circuit: NeuralCRN):
 
 
 def readout_matrix(circuit: NeuralCRN) -> np.ndarray:
-    """``(m, S)`` matrix M with ŷ = M @ state after the ``feedforward`` phase (2O − Q)."""
+    """``(m, S)`` matrix M with ŷ = M @ state after the ``feedforward`` phase (2O − Q; routed:
+    O + L)."""
     tp = two_phase_species(circuit.spec)
+    a, b = _readout_weights(tp)
     idx = {s: i for i, s in enumerate(circuit.species)}
     M = np.zeros((tp.smap.m, len(idx)))
     for k in range(tp.smap.m):
-        for rail, w in ((tp.smap.yhat[k], 2.0), (tp.lag[k], -1.0)):
+        for rail, w in ((tp.smap.yhat[k], float(a)), (tp.lag[k], float(b))):
             M[k, idx[rail.plus]] += w
             M[k, idx[rail.minus]] -= w
     return M
