@@ -100,11 +100,51 @@ def test_routed_reactions_and_rates():
     assert Reaction(["adj1_p", "u3"], ["adj1_p", "u3", "theta_1_3_m"], kappa) in mod
     err = c.module("error").reactions
     # the error phase only collects e into E and the router S, which settle
-    assert Reaction(["ylag1_p"], ["e1_m", "esign1_m"], r) in err
+    assert Reaction(["yhat1_p"], ["e1_p", "esign1_p"], r) in err       # ŷ = O + L
+    assert Reaction(["ycorr1_p"], ["e1_p", "esign1_p"], r) in err
+    assert Reaction(["y1_p"], ["e1_m", "esign1_m"], r) in err
     assert Reaction(["esign1_p", "esign1_m"], [], spec.rates.annihilation) in err
     # … and z(T) moves into its magnitude and its router: Z_i^s → Z̄_i + R_i^s
     assert Reaction(["z1_m"], ["zmag1", "zsign1_m"], r) in err
     assert len(err) == 3 * 2 + 2 + 2 * n  # O, Q, Y transfers, 2 annihilations, z transfers
+
+
+def test_routed_readout_reactions():
+    """ŷ = O + L: L = O − Q is made by O's own production (W + Z → W + Z + O + L) and decay
+    (O^s → L^{−s}) reactions, and decays at k_r."""
+    spec = _spec()
+    kr = two_phase_rates(spec)["k_r"]
+    ff = compile_two_phase(spec).module("feedforward").reactions
+    assert Reaction(["W_1_2_m", "z2_p"], ["W_1_2_m", "z2_p", "yhat1_m", "ycorr1_m"], kr) in ff
+    assert Reaction(["yhat1_m"], ["ycorr1_p"], kr) in ff
+    assert Reaction(["ycorr1_m"], [], kr) in ff
+    assert not any("ylag1_p" in rx.species for rx in ff)
+
+
+@pytest.mark.parametrize("routing", [0.0, K_ROUTE])
+def test_an_error_of_the_lag_stage_scales_only_the_direct_readout(routing):
+    """Multiply the rate constant of the lag stage's decay (Q^± → ∅; routed: L^± → ∅) by 1.6.
+    Direct, Q settles at O/1.6 and ŷ = 2O − Q moves by ≈ (1 − 1/1.6) = 37.5 %; routed, L only
+    carries the readout's lag (≈ W ż/k_r), so ŷ = O + L moves by a fraction of that lag."""
+    spec = _spec(routing=routing, alpha=4.0)
+    p = init_params(spec, 2, readout="random")
+    c = compile_two_phase(spec, p)
+    prog = two_phase_program(c)
+    lag = two_phase_species(spec).lag[0]
+    rows = [i for i, rx in enumerate(c.network.reactions)
+            if len(rx.reactants) == 1 and rx.reactants[0][0] in lag.species and not rx.products]
+    assert len(rows) == 2
+    k = np.array(prog.rate_constants)
+    k[0, rows] *= 1.6
+    bad = prog._replace(rate_constants=k)
+    M, s0, x = readout_matrix(c), np.asarray(c.network.initial), np.array([0.8, -0.3])
+    yhat = [(M @ np.asarray(run_step(pr, s0, x, [0.0], rtol=1e-10, atol=1e-12))[0])[0]
+            for pr in (prog, bad)]
+    change = abs(yhat[1] / yhat[0] - 1)
+    if routing:
+        assert change < 1e-2
+    else:
+        assert change == pytest.approx(1 - 1 / 1.6, abs=0.03)
 
 
 def test_errors_and_other_circuits():
