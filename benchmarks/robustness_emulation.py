@@ -40,16 +40,23 @@ def _sign(v):
     return (v < 0).astype(jnp.int32)
 
 
-def draw_gains(n: int, nu: int, sigma: float, seed: int, parts=PARTS, w_gain: str = "sign"):
+def draw_gains(n: int, nu: int, sigma: float, seed: int, parts=PARTS, w_gain: str = "sign",
+               a_gain: str = "sign"):
     """The gains of one instance (ones for the parts not listed). ``w_gain``: ``"sign"`` (one
     per (e, z) sign pattern and weight: the direct update), ``"z"`` (one per z sign and weight,
-    shared by both signs of e: the routed update)."""
+    shared by both signs of e: the routed update before z's sign was routed), ``"weight"`` (one
+    per weight: the routed update). ``a_gain``: ``"sign"`` (adjoint gain per (W, e) sign
+    pattern: the circuit) or ``"w"`` (per W sign only: an adjoint routed by the sign of e)."""
     rng = np.random.default_rng(1000 + seed)
     f = lambda *shape: np.exp(sigma * rng.standard_normal(shape))  # noqa: E731
     g = dict(GF=f(n, nu, 2, 2), fa=f(n, 2), GR=f(n, 2, 2), fO=f(2), fc=f(2), fq=f(2),
              fE=f(2), GA=f(n, 2, 2), fA=f(n, 2), GU=f(n, nu, 2, 2), GW=f(n, 2, 2))
     if w_gain == "z":
         g["GW"] = np.broadcast_to(f(n, 1, 2), (n, 2, 2)).copy()
+    elif w_gain == "weight":
+        g["GW"] = np.broadcast_to(f(n, 1, 1), (n, 2, 2)).copy()
+    if a_gain == "w":
+        g["GA"] = np.broadcast_to(g["GA"][:, :, :1], (n, 2, 2)).copy()
     return {k: jnp.asarray(v if k in parts else np.ones_like(v)) for k, v in g.items()}
 
 
@@ -102,7 +109,7 @@ def train(spec, gains, p0, X, Y, decay=0.0):
     return jax.lax.scan(body, p0, (X, Y))[0]
 
 
-def run(sigma: float, seeds, parts=PARTS, *, w_gain="sign", decay=0.0, hidden=None,
+def run(sigma: float, seeds, parts=PARTS, *, w_gain="sign", a_gain="sign", decay=0.0, hidden=None,
         epochs=None):
     """Test accuracy (the emulated imperfect forward pass on the 40 × 40 grid) per seed."""
     task = get_task("xor")
@@ -115,7 +122,7 @@ def run(sigma: float, seeds, parts=PARTS, *, w_gain="sign", decay=0.0, hidden=No
         ds, p = task.make_data(s), task.init_params(s, spec=spec)
         order = np.concatenate([np.asarray(epoch_order(s, e, ds.X_train.shape[0]))
                                 for e in range(epochs)])
-        g = draw_gains(spec.n, spec.n_u, sigma, s, parts, w_gain)
+        g = draw_gains(spec.n, spec.n_u, sigma, s, parts, w_gain, a_gain)
         th, W = train_jit(g, (jnp.asarray(p.theta), jnp.asarray(p.W)),
                           jnp.asarray(ds.X_train[order]), jnp.asarray(ds.Y_train[order]))
         _, yh = jax.vmap(lambda x: _forward(spec, g, th, W, jnp.concatenate([x, jnp.ones(1)])))(
@@ -139,6 +146,11 @@ CASES = [
     ("σ = 0, parameter decay 3e-3 per step", 0.0, {"decay": 3e-3}),
     ("all gains, hidden n = 8", 0.2, {"hidden": 8}),
     ("all gains, ΔW gain per z sign only (routed)", 0.2, {"w_gain": "z"}),
+    ("all gains, ΔW gain per weight only (routed by e and z)", 0.2, {"w_gain": "weight"}),
+    ("all gains, ΔW per weight, adjoint gain per W sign only", 0.2,
+     {"w_gain": "weight", "a_gain": "w"}),
+    ("ΔW per weight, readout ŷ = O (no lag stage Q: no fc, fq)", 0.2,
+     {"w_gain": "weight", "parts": tuple(p for p in PARTS if p not in ("fc", "fq"))}),
     ("σ = 0.1, all gains", 0.1, {}),
     ("σ = 0.1, ΔW gain per z sign only (routed)", 0.1, {"w_gain": "z"}),
 ]

@@ -45,7 +45,7 @@ def _numbers(text, name, *, integer=False):
 @click.option("--sign-routing", type=click.FloatRange(0, None), default=0.0,
               show_default=True,
               help="Two-phase circuit: k of the routed update (phases error | update; ΔW takes "
-                   "the sign of e through run-to-completion transfers; 0 = the direct feedback "
+                   "the signs of e and z through run-to-completion transfers; 0 = the direct feedback "
                    "phase; docs/robustness.md: the robust design).")
 @click.option("--workers", type=click.IntRange(1, None), default=2, show_default=True,
               help="Worker processes of the local dask cluster.")

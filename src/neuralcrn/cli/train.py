@@ -264,9 +264,9 @@ def _clock_options(texts) -> dict:
                    "rails (the design that removes their common mode) [0: none].")
 @click.option("--sign-routing", type=click.FloatRange(0, None),
               help="Two-phase circuit with trained W: k of the routed update (the feedback "
-                   "phase split into error | update; ΔW takes the sign of e through "
-                   "run-to-completion transfers, so rate errors cannot give the two signs "
-                   "different gains) [0: none].")
+                   "phase split into error | update; ΔW takes the signs of e and z through "
+                   "run-to-completion transfers, so rate errors cannot give the sign "
+                   "patterns different gains) [0: none].")
 @click.option("--imperfection-seed", type=click.IntRange(0, None),
               help="Seed of the rate-constant draw (the circuit instance) [--seed].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")

@@ -47,7 +47,8 @@ replaces the feedback phase by two phases:
 
 1. ``error`` (20/r): the transfers ``O^s → 2E^s + 2S^s``, ``Q^s, Y^s → E^{−s} + S^{−s}`` (rate
    r) and ``E⁺ + E⁻ → ∅``, ``S⁺ + S⁻ → ∅`` (k_ann): E and the router S collect exactly e and
-   settle to one rail; nothing reads them yet.
+   settle to one rail; z(T) moves into its magnitude Z̄_i and a router R_i,
+   ``Z_i^s → Z̄_i + R_i^s`` (rate r); nothing reads them yet.
 2. ``update`` (20/r): everything that reads e, from the settled E:
 
    ==========================================  ============  =====================================
@@ -58,22 +59,26 @@ replaces the feedback phase by two phases:
    W^s + E^t → W^s + E^t + A^{st}, D (as above) r            A receives W(0)ᵀ e
    A^r → ∅                                     r             ∫ a = F2 (Wᵀe)/r
    A^r + U^t → … + Θ^{−σrt}, A^r → A^r + H^{−r}  η T r / F2  ΔΘ = −η T (Wᵀe) uᵀ, Δh = −η T Wᵀe
-   Ē + Z_i^t → Ē + Z_i^t + H_i^t               η r / F2      H_i = η (S⁺ + S⁻) z_i, sign of z_i
+   Ē + Z̄_i → Ē + Z̄_i + H̄_i                     η r / F2      H̄_i = η (S⁺ + S⁻)(R_i⁺ + R_i⁻) ≥ 0
+   H̄_i + R_i^t → R_i^t + H_i^t                 k             H̄ moves into H, split R⁺ : R⁻
    H_i^t + S^s → S^s + W_i^{−st} + D_i^{−st}   k             H moves into W, split S⁺ : S⁻
    P^+ + P^- → ∅  (Θ, h, W)                    r/4           rail re-balancing only
    ==========================================  ============  =====================================
 
-   H is split between the two signs of e in the proportion S⁺ : S⁻, so W changes by
-   −η (S⁺ + S⁻) z_i (S⁺ − S⁻)/(S⁺ + S⁻) = −η e z_i exactly, whatever common mode E and S still
-   hold (they have the same history). Under rate errors ΔW_i's gain f(Ē + Z_i^t)/f(Ē → ∅)
-   depends on the sign of z_i only — the sign of e enters through the routing transfers, which
-   move all of H whatever their rate (H not moved by the end of the phase is washed: ΔW falls
-   short only where k·(S⁺ + S⁻)·20/r is not ≫ 1, i.e. for |e| ≪ r/k — measured 8 % short at
-   |e| = 3.6e-5 and exact to 3e-9 at |e| ≈ 0.5 with k = 1e4, r = 100) — and the adjoint reads
-   a settled, one-rail E.
+   H̄ is split between the two signs of z_i in the proportion R_i⁺ : R_i⁻ = Z_i⁺ : Z_i⁻, and H
+   between the two signs of e in the proportion S⁺ : S⁻, so W changes by
+   −η (S⁺ + S⁻)(R⁺ + R⁻) · (R⁺ − R⁻)/(R⁺ + R⁻) · (S⁺ − S⁻)/(S⁺ + S⁻) = −η e z_i exactly, whatever
+   common mode the rails still hold. Under rate errors ΔW_i's gain f(Ē + Z̄_i)/f(Ē → ∅) is one
+   number per weight — a positive diagonal preconditioner of the gradient step — because the
+   signs of e and z_i enter only through transfers that run to completion, moving the same
+   amount whatever their rate (ΔW falls short only where a routing has not finished by the end
+   of the phase, i.e. where k·|e|·20/r or k·|z_i|·20/r is not ≫ 1 — measured 8 % short at
+   |e| = 3.6e-5 and exact to 3e-9 at |e| ≈ 0.5 with k = 1e4, r = 100; the step has ΔW_i ∝ e z_i,
+   so the shortfall is small in absolute terms) — and the adjoint reads a settled, one-rail E.
 
-The host protocol is the modular schedule's: before each step wash the transient species (x, z, O,
-Q, y, E, A, D — and S, Ē, H when routed), load x, y and z(0) = u, then switch phases. Only the exact-gradient model is not
+The host protocol is the modular schedule's: before each step wash the transient species (x, z,
+O, Q, y, E, A, D — and S, Ē, H̄, H, Z̄, R when routed), load x, y and z(0) = u, then switch
+phases. Only the exact-gradient model is not
 available in this schedule (the backward z reconstruction would run while Θ is being updated);
 use the modular schedule for it.
 """
@@ -129,25 +134,34 @@ READOUT_MIN_KT = 40.0
 class SignRouting:
     """Species of the routed update (see the module docstring), per output k: ``sign`` S_k (dual
     rail: the router, receives e_k like E_k and keeps it through the ``update`` phase),
-    ``clock`` Ē_k (one species: the |e_k| clock of the ``update`` phase) and ``grad`` H_ki (dual
-    rail, ``(m, n)``: η (S⁺ + S⁻) z_i before it is routed into W_ki)."""
+    ``clock`` Ē_k (one species: the |e_k| clock of the ``update`` phase), ``grad_mag`` H̄_ki
+    (one species, ``(m, n)``: η (S⁺ + S⁻)(Z_i⁺ + Z_i⁻), unsigned) and ``grad`` H_ki (dual rail,
+    ``(m, n)``: H̄_ki routed by the sign of z_i, before it is routed into W_ki by the sign of
+    e_k); per hidden unit i: ``zmag`` Z̄_i (one species: Z_i⁺ + Z_i⁻ moved out of z after the
+    forward pass) and ``zsign`` R_i (dual rail: the router with z_i's rails)."""
 
     sign: tuple[DualRail, ...]
     clock: tuple[str, ...]
     grad: tuple[tuple[DualRail, ...], ...]
+    grad_mag: tuple[tuple[str, ...], ...]
+    zmag: tuple[str, ...]
+    zsign: tuple[DualRail, ...]
 
     @property
     def species(self) -> tuple[str, ...]:
         rails = SpeciesMap._rails
         return (rails(self.sign) + self.clock
-                + rails(tuple(h for row in self.grad for h in row)))
+                + rails(tuple(h for row in self.grad for h in row))
+                + tuple(h for row in self.grad_mag for h in row)
+                + self.zmag + rails(self.zsign))
 
 
 @dataclass(frozen=True)
 class TwoPhaseSpecies:
     """Species of a two-phase circuit beyond the standard :class:`SpeciesMap` roles.
 
-    ``smap.yhat`` holds the first tracking stage O, ``lag`` the second stage Q (ŷ = 2O − Q),
+    ``smap.yhat`` holds the first tracking stage O, ``lag`` the second stage Q (ŷ = 2O − Q;
+    routed: the lag correction L = O − Q made by O's own reactions, ŷ = O + L),
     ``smap.e`` the error, ``smap.adj`` the adjoint; ``dW`` (``None`` when W is frozen or routed)
     tracks the change of W during the feedback phase; ``routing`` (``None`` unless
     ``spec.rates.sign_routing`` > 0) holds the routed update's species.
@@ -160,7 +174,8 @@ class TwoPhaseSpecies:
 
     @property
     def species(self) -> tuple[str, ...]:
-        """State order: x, constant u, z, Θ, h, W, O, Q, y, E, A, D (or S, M, Ē, H)."""
+        """State order: x, constant u, z, Θ, h, W, O, Q, y, E, A, D (routed: then S, Ē, H,
+        H̄, Z̄, R)."""
         s = self.smap
         rails = SpeciesMap._rails
         d = () if self.dW is None else tuple(r for row in self.dW for r in row)
@@ -191,10 +206,15 @@ def two_phase_species(spec: ModelSpec) -> TwoPhaseSpecies:
     lag = tuple(DualRail(f"ylag{k + 1}") for k in range(m))
     routing = None
     if _routed(spec):
+        lag = tuple(DualRail(f"ycorr{k + 1}") for k in range(m))
         routing = SignRouting(tuple(DualRail(f"esign{k + 1}") for k in range(m)),
                               tuple(f"eclock{k + 1}" for k in range(m)),
                               tuple(tuple(DualRail(f"gW_{k + 1}_{i + 1}") for i in range(n))
-                                    for k in range(m)))
+                                    for k in range(m)),
+                              tuple(tuple(f"gWmag_{k + 1}_{i + 1}" for i in range(n))
+                                    for k in range(m)),
+                              tuple(f"zmag{i + 1}" for i in range(n)),
+                              tuple(DualRail(f"zsign{i + 1}") for i in range(n)))
     dW = (tuple(tuple(DualRail(f"dW_{k + 1}_{i + 1}") for i in range(n))
                 for k in range(m)) if spec.train_W else None)
     return TwoPhaseSpecies(smap, lag, dW, routing)
@@ -230,11 +250,17 @@ def _feedforward(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionN
     smap, k = tp.smap, rates["k_r"]
     rx = list(feedforward_module(spec, smap).reactions)
     for kk in range(smap.m):
-        for i in range(smap.n):
-            rx += catalytic_product(smap.W[kk][i], smap.z[i], [(smap.yhat[kk], 1)], k)
-        rx += transfer(smap.yhat[kk], [], k)
-        rx += catalytic_copy(smap.yhat[kk], [(tp.lag[kk], 1)], k)
-        rx += transfer(tp.lag[kk], [], k)
+        O, L = smap.yhat[kk], tp.lag[kk]
+        if tp.routing is None:      # Q tracks O: ŷ = 2O − Q
+            for i in range(smap.n):
+                rx += catalytic_product(smap.W[kk][i], smap.z[i], [(O, 1)], k)
+            rx += transfer(O, [], k)
+            rx += catalytic_copy(O, [(L, 1)], k)
+        else:                       # L = O − Q from O's own reactions: ŷ = O + L
+            for i in range(smap.n):
+                rx += catalytic_product(smap.W[kk][i], smap.z[i], [(O, 1), (L, 1)], k)
+            rx += transfer(O, [(L, -1)], k)
+        rx += transfer(L, [], k)
     k_sig = float(spec.rates.signal_annihilation)
     if k_sig > 0:          # no common mode in the readout rails (robust to rate errors)
         rx += _annihilate(list(smap.yhat) + list(tp.lag), k_sig)
@@ -263,15 +289,22 @@ def update_reactions(spec: ModelSpec, smap, u_species, kappa: float, r: float) -
     return rx
 
 
+def _readout_weights(tp: TwoPhaseSpecies) -> tuple[int, int]:
+    """ŷ = a·O + b·(lag species): (2, −1) for ŷ = 2O − Q, (1, 1) for the routed ŷ = O + L."""
+    return (2, -1) if tp.routing is None else (1, 1)
+
+
 def _error_transfers(smap, tp: TwoPhaseSpecies, r: float, copies, decay: bool) -> list[Reaction]:
-    """O^s → 2E^s, Q^s → E^{−s}, Y^s → E^{−s} at r (each also feeding ``copies[k]``, further
-    dual rails that receive e_k the same way), and with ``decay`` the clock E^s → ∅ at r."""
+    """O^s → 2E^s, Q^s → E^{−s} (routed: O^s → E^s, L^s → E^s), Y^s → E^{−s} at r (each also
+    feeding ``copies[k]``, further dual rails that receive e_k the same way), and with
+    ``decay`` the clock E^s → ∅ at r."""
     rx: list[Reaction] = []
+    o_copies, lag_sign = _readout_weights(tp)
     for k in range(smap.m):
         O, Q, Y, E = smap.yhat[k], tp.lag[k], smap.y[k], smap.e[k]
         to = [E] + list(copies[k])
-        rx += transfer(O, [(v, 1) for v in to for _ in range(2)], r)
-        rx += transfer(Q, [(v, -1) for v in to], r)
+        rx += transfer(O, [(v, 1) for v in to for _ in range(o_copies)], r)
+        rx += transfer(Q, [(v, lag_sign) for v in to], r)
         rx += transfer(Y, [(v, -1) for v in to], r)
         if decay:
             rx += transfer(E, [], r)
@@ -309,10 +342,14 @@ def _feedback(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetw
 
 def _error(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwork:
     """The ``error`` phase of the routed update: E and the router S collect e (transfers) and
-    settle (annihilation at k_ann); nothing reads them yet."""
+    settle (annihilation at k_ann); z(T) moves into its magnitude Z̄ and its router R
+    (``Z_i^s → Z̄_i + R_i^s``); nothing reads them yet."""
     smap, ro = tp.smap, tp.routing
-    rx = _error_transfers(smap, tp, rates["r"], [(s,) for s in ro.sign], decay=False)
+    r = rates["r"]
+    rx = _error_transfers(smap, tp, r, [(s,) for s in ro.sign], decay=False)
     rx += _annihilate(list(smap.e) + list(ro.sign), rates["k_ann"])
+    for z, zmag, zsign in zip(smap.z, ro.zmag, ro.zsign):
+        rx += [Reaction([z.rail(s)], [zmag, zsign.rail(s)], r) for s in (1, -1)]
     return _network(rx, tp.species, "error")
 
 
@@ -330,8 +367,9 @@ def _update(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwor
     for k in range(smap.m):
         S, C = ro.sign[k], ro.clock[k]
         for i in range(smap.n):
-            H = ro.grad[k][i]
-            rx += catalytic_product(C, smap.z[i], [(H, 1)], eta * r / f2)
+            H, Hmag = ro.grad[k][i], ro.grad_mag[k][i]
+            rx += catalytic_product(C, ro.zmag[i], [(Hmag, 1)], eta * r / f2)
+            rx += signed_transfer(Hmag, ro.zsign[i], [(H, 1)], k_route)
             rx += signed_transfer(H, S, [(smap.W[k][i], -1), (tp.dW[k][i], -1)], k_route)
     rx += update_reactions(spec, smap, smap.u, eta * T * r / f2, r)
     k_sig = float(spec.rates.signal_annihilation)
@@ -402,12 +440,14 @@ def two_phase_program(circuit: NeuralCRN):
 
 
 def readout_matrix(circuit: NeuralCRN) -> np.ndarray:
-    """``(m, S)`` matrix M with ŷ = M @ state after the ``feedforward`` phase (2O − Q)."""
+    """``(m, S)`` matrix M with ŷ = M @ state after the ``feedforward`` phase (2O − Q; routed:
+    O + L)."""
     tp = two_phase_species(circuit.spec)
+    a, b = _readout_weights(tp)
     idx = {s: i for i, s in enumerate(circuit.species)}
     M = np.zeros((tp.smap.m, len(idx)))
     for k in range(tp.smap.m):
-        for rail, w in ((tp.smap.yhat[k], 2.0), (tp.lag[k], -1.0)):
+        for rail, w in ((tp.smap.yhat[k], float(a)), (tp.lag[k], float(b))):
             M[k, idx[rail.plus]] += w
             M[k, idx[rail.minus]] -= w
     return M

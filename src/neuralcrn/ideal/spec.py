@@ -60,10 +60,11 @@ class ChemistryRates:
     sign_routing:
         two-phase circuit with a trained readout W only: k of the sign-routing transfers of the
         *routed update* (0, the default: the direct feedback phase). With k > 0 the feedback
-        phase becomes two phases, ``error`` (e settles into E and a router copy S) and
-        ``update`` (adjoint, ΔΘ and ΔW read the settled E); ΔW is made by one reaction per z
-        rail shared by both signs of e and then *moved* into W^∓ by transfers catalysed by S
-        at rate k, whose rate-constant errors do not change the amount moved. The perfect
+        phase becomes two phases, ``error`` (e settles into E and a router copy S; z(T)
+        moves into its magnitude Z̄ and a router copy R) and ``update`` (adjoint, ΔΘ and ΔW
+        read the settled E); ΔW_i is made by one reaction per weight from |e| and |z_i| and
+        then *moved* into W^∓ by transfers catalysed by R_i and S at rate k, whose
+        rate-constant errors do not change the amount moved. The perfect
         circuit's step is the same first-order SGD step (``docs/robustness.md``, "Design for
         robustness").
     """
