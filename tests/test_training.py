@@ -314,3 +314,18 @@ def test_stacked_step_is_the_compiler_step():
         got = np.asarray(run_step_stack(setup.program, setup.phased, jnp.asarray(s0)[None],
                                         x[None], y[None], rtol=1e-10, atol=1e-12))[:, 0]
         np.testing.assert_allclose(got, ref, rtol=1e-7, atol=1e-9)
+
+
+def test_compiled_program_cache_keeps_only_the_most_recent():
+    """The per-process store of compiled programs is bounded (least recently used dropped):
+    keeping every compiled program alive crashed XLA's compiler in long processes."""
+    from neuralcrn.training._chemical import _ProgramCache
+    cache = _ProgramCache(2)
+    cache.put("a", 1)
+    cache.put("b", 2)
+    assert cache.get("a") == 1          # "a" is now the most recent
+    cache.put("c", 3)                   # evicts "b"
+    assert cache.get("b") is None and cache.get("a") == 1 and cache.get("c") == 3
+    assert len(cache) == 2
+    cache.clear()
+    assert len(cache) == 0 and cache.get("a") is None

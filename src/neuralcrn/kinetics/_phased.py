@@ -303,7 +303,7 @@ def phased_network(arrays: MassActionArrays, rate_constants, volume: float,
         pair_rx=pair_rx, region_ptr=np.asarray(region_ptr, dtype=np.int64),
         region_lo=np.asarray(region_lo, dtype=np.int64),
         region_hub=np.asarray(region_hub, dtype=np.int64), region_block=region_block,
-        region_of=region_of, block_of=block_of.astype(np.int64), skip=skip, hub_ptr=hub_ptr,
+        region_of=region_of, block_of=block_of, skip=skip, hub_ptr=hub_ptr,
         hub_region=np.asarray(hub_region, dtype=np.int64),
         hub_delta=np.asarray(hub_delta, dtype=np.float64), volume=volume)
 

@@ -37,32 +37,32 @@ RESUM_EVERY = 4096
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def propensity(f, x, net):
-    """Propensity of flat reaction f on counts x: c·Π max(x_j − repeat_j, 0) (for integer counts
-    exactly the falling factorials; the CLE's continuous counts use the same clamped factors)."""
+def _clamped_product(f, x, net, skip):
+    """c_f · Π_{j ≠ skip} max(x_j − repeat_j, 0) over the reactant slots of flat reaction f
+    (``skip`` −1: every slot). The loop in :func:`ssa_advance` writes this out on local arrays;
+    keep the two in step."""
     v = net.c[f]
     S = x.shape[0]
     for j in range(net.index.shape[1]):
         i = net.index[f, j]
-        if i < S:
+        if i < S and j != skip:
             d = x[i] - net.repeat[f, j]
             v *= d if d > 0.0 else 0.0
     return v
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
+def propensity(f, x, net):
+    """Propensity of flat reaction f on counts x: c·Π max(x_j − repeat_j, 0) (for integer counts
+    exactly the falling factorials; the CLE's continuous counts use the same clamped factors)."""
+    return _clamped_product(f, x, net, -1)
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
 def partial_propensity(f, x, net):
     """The stored value of flat reaction f: its propensity without the factor of its region's hub
     (slot ``net.skip[f]``; the full propensity in a plain region)."""
-    v = net.c[f]
-    S = x.shape[0]
-    sk = net.skip[f]
-    for j in range(net.index.shape[1]):
-        i = net.index[f, j]
-        if i < S and j != sk:
-            d = x[i] - net.repeat[f, j]
-            v *= d if d > 0.0 else 0.0
-    return v
+    return _clamped_product(f, x, net, net.skip[f])
 
 
 @numba.njit(cache=True, nogil=True, inline="always")
@@ -242,7 +242,7 @@ def ssa_advance(x, t, t_end, phase, net, a, bsum, max_events):
         for e in range(hub_ptr[f], hub_ptr[f + 1]):        # hub regions: Δx_hub · Σ (before)
             a0 += hub_delta[e] * bsum[tot + hub_region[e]]
         for e in range(dep_ptr[f], dep_ptr[f + 1]):        # stored values reading a change
-            g = dep[e]
+            g = dep[e]                 # partial_propensity(g, x, net), written out (see above)
             new = c[g]
             sk = skip[g]
             for j in range(q):

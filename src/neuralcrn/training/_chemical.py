@@ -27,6 +27,7 @@ and a non-stiff one the explicit ``"tsit5"``.
 
 from __future__ import annotations
 
+import collections
 import time
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -337,6 +338,34 @@ def _shape_key(*trees):
     return jax.tree_util.tree_map(shape_of, trees)
 
 
+class _ProgramCache:
+    """A small least-recently-used store of compiled XLA programs, keyed by shapes and solver
+    settings. Bounded because every program holds native code: a process that compiles hundreds
+    of programs (a long study, the test suite) crashed XLA's compiler when all were kept."""
+
+    def __init__(self, maxsize: int):
+        self.maxsize = int(maxsize)
+        self._items: collections.OrderedDict = collections.OrderedDict()
+
+    def get(self, key):
+        fn = self._items.get(key)
+        if fn is not None:
+            self._items.move_to_end(key)
+        return fn
+
+    def put(self, key, fn) -> None:
+        self._items[key] = fn
+        self._items.move_to_end(key)
+        while len(self._items) > self.maxsize:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 class CompiledEpoch:
     """An ahead-of-time compiled epoch for fixed shapes (and the time its compilation took).
 
@@ -345,11 +374,12 @@ class CompiledEpoch:
     ``(K, N)``: the loss each step saw (½‖ŷ − y‖², ŷ read after the readout phase, before that
     step's update). A failed solve gives NaN from that sample on. The epoch is a ``lax.scan`` of
     :func:`run_step_stack` over the samples; the arrays of the circuit are arguments, so one
-    compiled epoch serves every epoch, seed and run of the same shapes (cached per process).
+    compiled epoch serves every epoch, seed and run of the same shapes (the 8 most recently used
+    shapes are kept per process).
     Outputs are JAX arrays (asynchronous: convert with ``numpy.asarray`` to wait).
     """
 
-    _cache: dict = {}
+    _cache = _ProgramCache(8)
 
     def __init__(self, setup: ChemicalSetup, n_samples: int, replicates: int | None,
                  solver: SolverSettings):
@@ -370,7 +400,7 @@ class CompiledEpoch:
                                    **setup.solver_kwargs(solver)).compile()
         self.compile_seconds = time.perf_counter() - t0
         self.cached = False
-        self._cache[key] = self.fn
+        self._cache.put(key, self.fn)
 
     def __call__(self, setup: ChemicalSetup, state, X, Y):
         state, X, Y = (jnp.asarray(a, jnp.float64) for a in (state, X, Y))
@@ -487,7 +517,7 @@ class CompiledPredictor:
     the block size; the call then takes the largest multiple of it up to :data:`PREDICT_CHUNK`
     points (at least one block). Raises SpecError for a block size < 1."""
 
-    _cache: dict = {}
+    _cache = _ProgramCache(8)
 
     def __init__(self, setup: ChemicalSetup, solver: SolverSettings, block: int | None = None):
         prog, phased = _forward_parts(setup)
@@ -511,7 +541,7 @@ class CompiledPredictor:
             jax.ShapeDtypeStruct((), jnp.int32), block=self.block,
             **setup.solver_kwargs(solver)).compile()
         self.compile_seconds = time.perf_counter() - t0
-        self._cache[key] = self.fn
+        self._cache.put(key, self.fn)
 
     def __call__(self, setup: ChemicalSetup, state, X, on_chunk=None) -> np.ndarray:
         """ŷ ``(N, m)`` for the rows of X ``(N, d)``; ``on_chunk(n)`` (optional) is called after
