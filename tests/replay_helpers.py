@@ -24,12 +24,17 @@ def ours(run, steps):
     setup = setup_for(config, config.spec)
     X, Y = step_samples(task.make_data(config.seed), config.seed, steps)
     state = np.asarray(read_text(run / "circuit.crn").initial)
+    return setup, step_states(setup.program, state, X, Y)
+
+
+def step_states(program, state, X, Y):
+    """``(N, S)``: our chemistry's state at the end of each of the N steps of ``program`` on the
+    samples ``X`` ``(N, d)``, ``Y`` ``(N, m)`` from ``state`` ``(S,)`` (tight tolerances)."""
     out = []
-    for s in range(steps):
-        state = np.asarray(_STEP(setup.program, state, X[s], Y[s], max_steps=1_000_000,
-                                 **TIGHT))[-1]
+    for x, y in zip(X, Y):
+        state = np.asarray(_STEP(program, state, x, y, max_steps=1_000_000, **TIGHT))[-1]
         out.append(state)
-    return setup, np.array(out)
+    return np.array(out)
 
 
 def replay_periods(sbml: str, species, period: float, steps: int, max_steps: int):
