@@ -32,9 +32,14 @@ def step_states(program, state, X, Y):
     samples ``X`` ``(N, d)``, ``Y`` ``(N, m)`` from ``state`` ``(S,)`` (tight tolerances)."""
     out = []
     for x, y in zip(X, Y):
-        state = np.asarray(_STEP(program, state, x, y, max_steps=1_000_000, **TIGHT))[-1]
+        state = phase_states(program, state, x, y)[-1]
         out.append(state)
     return np.array(out)
+
+
+def phase_states(program, state, x, y):
+    """``(P, S)``: the state at the end of each phase of one step (jitted, tight tolerances)."""
+    return np.asarray(_STEP(program, state, x, y, max_steps=1_000_000, **TIGHT))
 
 
 def replay_periods(sbml: str, species, period: float, steps: int, max_steps: int):
