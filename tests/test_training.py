@@ -329,3 +329,16 @@ def test_compiled_program_cache_keeps_only_the_most_recent():
     assert len(cache) == 2
     cache.clear()
     assert len(cache) == 0 and cache.get("a") is None
+
+
+def test_background_epoch_returns_and_reraises_in_the_caller():
+    """A chemical epoch runs on a background thread: its result and its exception (a
+    SimulationError from a diverging stochastic run, say) reach the training loop's thread."""
+    from neuralcrn.errors import SimulationError
+    from neuralcrn.training._loop import _Background
+    assert _Background(lambda a, b: a * b, 6, 7).result() == 42
+
+    def fail():
+        raise SimulationError("counts grew without bound")
+    with pytest.raises(SimulationError, match="without bound"):
+        _Background(fail).result()

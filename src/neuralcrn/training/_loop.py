@@ -37,6 +37,7 @@ ODE forward pass of the learned counts (``train``/``val``/``test``) and the idea
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -461,31 +462,61 @@ class _IdealTrainer:
         return new, np.stack(losses)
 
 
+class _Background:
+    """One call run on its own daemon thread; :meth:`result` waits for it and re-raises its
+    exception. A chemical epoch runs this way while the main thread runs the ideal reference
+    epoch and the evaluation: a compiled XLA program or a numba kernel releases the GIL while it
+    runs, so the two use both cores (calls queued on JAX's CPU device from one thread run one
+    after another). A daemon, so an interrupted run exits without waiting for the epoch."""
+
+    def __init__(self, fn, *args):
+        self._out, self._err = None, None
+        self._thread = threading.Thread(target=self._run, args=(fn, args), daemon=True,
+                                        name="neuralcrn-chemical-epoch")
+        self._thread.start()
+
+    def _run(self, fn, args):
+        try:
+            self._out = fn(*args)
+        except BaseException as err:      # re-raised in the caller's thread by result()
+            self._err = err
+
+    def result(self):
+        self._thread.join()
+        if self._err is not None:
+            raise self._err
+        return self._out
+
+
 class _ChemicalTrainer:
-    """Compiled chemical epochs of K stacked pots; epoch e+1 is queued before epoch e is read."""
+    """Chemical epochs of K stacked pots, each on a background thread; epoch e+1 starts as soon
+    as epoch e is collected, so it runs while the caller works on epoch e's results."""
 
     def __init__(self, run: _Run, setup: ChemicalSetup, compiled, state):
         self.run, self.setup, self.compiled = run, setup, compiled
         self.state = state
-        self.pending = None
+        self.pending: _Background | None = None
 
-    def dispatch(self, e: int, s_dev):
+    def _epoch(self, e: int, state):
+        """Epoch e from ``state`` ``(K, S)``: numpy ``(state (K, S), losses (K, N))``."""
         X, Y = self.run.epoch_data(e)
         if self.run.K > 1:
-            return self.compiled(self.setup, s_dev, X, Y)
-        s1, l1 = self.compiled(self.setup, s_dev[0], X[0], Y[0])
-        return s1[None], l1[None]
+            s1, l1 = self.compiled(self.setup, state, X, Y)
+        else:
+            s1, l1 = self.compiled(self.setup, state[0], X[0], Y[0])
+            s1, l1 = s1[None], l1[None]
+        return np.asarray(s1), np.asarray(l1)
 
     def start(self, e0: int = 0):
-        """Queue epoch ``e0`` (the first one this run trains)."""
-        self.pending = self.dispatch(e0, self.state) if self.run.epochs > e0 else None
+        """Start epoch ``e0`` (the first one this run trains)."""
+        self.pending = (_Background(self._epoch, e0, self.state) if self.run.epochs > e0
+                        else None)
 
     def collect(self, e: int):
-        """Wait for epoch e (after queueing e+1); returns ``(params, losses (K, N))``."""
-        s_dev, l_dev = self.pending
+        """Wait for epoch e and start e+1; returns ``(params, losses (K, N))``."""
+        state, losses = self.pending.result()
         last = e + 1 == self.run.epochs
-        self.pending = self.dispatch(e + 1, s_dev) if not last else None
-        state, losses = np.asarray(s_dev), np.asarray(l_dev)   # waits for epoch e
+        self.pending = _Background(self._epoch, e + 1, state) if not last else None
         _check_finite(state, losses, e, self.run.seeds)
         self.state = state
         return [self.setup.read_params(s) for s in state], losses
