@@ -84,14 +84,26 @@ def test_routed_reactions_and_rates():
     r, eta, n = rates["r"], spec.learning_rate, spec.n
     mod = c.module("update").reactions
     routing = [rx for rx in mod if rx.rate_constant == K_ROUTE]
-    assert len(routing) == 4 * n + 2 * n    # H_i^t + S^s → …, and H̄_i + R_i^t → R_i^t + H_i^t
+    # H_i^t + S^s → …, H̄_i + R_i^t → R_i^t + H_i^t, and the leak shadow's H̄′_i + R_i^t → R_i^t + H_i^{−t}
+    assert len(routing) == 4 * n + 2 * n + 2 * n
+    assert Reaction(["gWmagshadow_1_2", "zsign2_m"], ["zsign2_m", "gW_1_2_p"], K_ROUTE) in routing
     assert Reaction(["gW_1_1_p", "esign1_p"], ["esign1_p", "W_1_1_m", "dW_1_1_m"],
                     K_ROUTE) in routing
     assert Reaction(["gWmag_1_2", "zsign2_m"], ["zsign2_m", "gW_1_2_m"], K_ROUTE) in routing
     product = [rx for rx in mod if rx.rate_constant == pytest.approx(eta * r / rates["F2"])]
-    assert len(product) == n                # Ē + Z̄_i → Ē + Z̄_i + H̄_i: ONE per weight
+    # Ē + Z̄_i → Ē + Z̄_i + H̄_i: ONE per weight, and its two leak shadows (never run: Ē′, Z̄′ = 0)
+    assert len(product) == 3 * n
     assert Reaction(["eclock1", "zmag1"], ["eclock1", "zmag1", "gWmag_1_1"],
                     eta * r / rates["F2"]) in product
+    assert Reaction(["eclockshadow1", "zmag1"], ["eclockshadow1", "zmag1", "gWmagshadow_1_1"],
+                    eta * r / rates["F2"]) in product
+    assert Reaction(["eclock1", "zmagshadow1"], ["eclock1", "zmagshadow1", "gWmagshadow_1_1"],
+                    eta * r / rates["F2"]) in product
+    assert not any(s.startswith(("eclockshadow", "zmagshadow")) and n_made > 0
+                   for rx in c.network.reactions for s, n_made in rx.net_change().items())
+    # the shadows are the circuit's last reactions (rate-constant draws of the others keep)
+    tail = c.network.reactions[-4 * n:]
+    assert all(any("shadow" in s for s in rx.species) for rx in tail)
     # no reaction of the update phase reads z's rails (ΔW reads Z̄ and R, not E and Z)
     assert not any(z in rx.species for rx in mod for z in ("z1_p", "z1_m"))
     assert Reaction(["e1_m"], ["eclock1"], r) in mod and Reaction(["eclock1"], [], r) in mod

@@ -76,6 +76,17 @@ replaces the feedback phase by two phases:
    |e| = 3.6e-5 and exact to 3e-9 at |e| ≈ 0.5 with k = 1e4, r = 100; the step has ΔW_i ∝ e z_i,
    so the shortfall is small in absolute terms) — and the adjoint reads a settled, one-rail E.
 
+   *Leak shadows.* ΔW's product ``Ē + Z̄_i → Ē + Z̄_i + H̄_i`` has unsigned catalysts, so its
+   leaks (``Z̄_i → Z̄_i + H̄_i`` all phase long, ``Ē → Ē + H̄_i``; :mod:`._imperfect`) have no
+   partner of opposite sign, as the direct circuit's rail pairs have, and the routing gives them
+   the signs of e and z_i: ≈ 20 λ η sign(e) z_i per step against the gradient step η e z_i. Two
+   shadow products per weight, ``Ē′ + Z̄_i → Ē′ + Z̄_i + H̄′_i`` and ``Ē + Z̄′_i → Ē + Z̄′_i + H̄′_i``
+   (same rate), whose catalysts Ē′, Z̄′ are never made, and the routing
+   ``H̄′_i + R_i^t → R_i^t + H_i^{−t}`` (k) do nothing in a perfect circuit; leaking, each makes
+   exactly the product's leak (same nominal rate, same Z̄_i or Ē) with the opposite sign, so the
+   leaks cancel in W. They are the last reactions of the circuit, so rate-constant draws of the
+   others do not move.
+
 The host protocol is the modular schedule's: before each step wash the transient species (x, z,
 O, Q, y, E, A, D — and S, Ē, H̄, H, Z̄, R when routed), load x, y and z(0) = u, then switch
 phases. Only the exact-gradient model is not
@@ -138,7 +149,10 @@ class SignRouting:
     (one species, ``(m, n)``: η (S⁺ + S⁻)(Z_i⁺ + Z_i⁻), unsigned) and ``grad`` H_ki (dual rail,
     ``(m, n)``: H̄_ki routed by the sign of z_i, before it is routed into W_ki by the sign of
     e_k); per hidden unit i: ``zmag`` Z̄_i (one species: Z_i⁺ + Z_i⁻ moved out of z after the
-    forward pass) and ``zsign`` R_i (dual rail: the router with z_i's rails)."""
+    forward pass) and ``zsign`` R_i (dual rail: the router with z_i's rails). The leak shadows
+    (module docstring, "Leak shadows"): ``shadow_clock`` Ē′_k and ``shadow_zmag`` Z̄′_i (never
+    made: nominally zero) and ``shadow_grad_mag`` H̄′_ki (``(m, n)``: routed into H_ki with the
+    opposite sign)."""
 
     sign: tuple[DualRail, ...]
     clock: tuple[str, ...]
@@ -146,6 +160,9 @@ class SignRouting:
     grad_mag: tuple[tuple[str, ...], ...]
     zmag: tuple[str, ...]
     zsign: tuple[DualRail, ...]
+    shadow_clock: tuple[str, ...] = ()
+    shadow_zmag: tuple[str, ...] = ()
+    shadow_grad_mag: tuple[tuple[str, ...], ...] = ()
 
     @property
     def species(self) -> tuple[str, ...]:
@@ -153,7 +170,9 @@ class SignRouting:
         return (rails(self.sign) + self.clock
                 + rails(tuple(h for row in self.grad for h in row))
                 + tuple(h for row in self.grad_mag for h in row)
-                + self.zmag + rails(self.zsign))
+                + self.zmag + rails(self.zsign)
+                + self.shadow_clock + self.shadow_zmag
+                + tuple(h for row in self.shadow_grad_mag for h in row))
 
 
 @dataclass(frozen=True)
@@ -214,7 +233,11 @@ def two_phase_species(spec: ModelSpec) -> TwoPhaseSpecies:
                               tuple(tuple(f"gWmag_{k + 1}_{i + 1}" for i in range(n))
                                     for k in range(m)),
                               tuple(f"zmag{i + 1}" for i in range(n)),
-                              tuple(DualRail(f"zsign{i + 1}") for i in range(n)))
+                              tuple(DualRail(f"zsign{i + 1}") for i in range(n)),
+                              tuple(f"eclockshadow{k + 1}" for k in range(m)),
+                              tuple(f"zmagshadow{i + 1}" for i in range(n)),
+                              tuple(tuple(f"gWmagshadow_{k + 1}_{i + 1}" for i in range(n))
+                                    for k in range(m)))
     dW = (tuple(tuple(DualRail(f"dW_{k + 1}_{i + 1}") for i in range(n))
                 for k in range(m)) if spec.train_W else None)
     return TwoPhaseSpecies(smap, lag, dW, routing)
@@ -375,7 +398,25 @@ def _update(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwor
     k_sig = float(spec.rates.signal_annihilation)
     if k_sig > 0:          # no common mode in the adjoint rails
         rx += _annihilate(list(smap.adj), k_sig)
+    rx += _leak_shadows(tp, eta * r / f2, k_route)   # last: every other reaction keeps its index
     return _network(rx, tp.species, "update")
+
+
+def _leak_shadows(tp: TwoPhaseSpecies, k_grad: float, k_route: float) -> list[Reaction]:
+    """The leak shadows of ΔW's product ``Ē + Z̄_i → Ē + Z̄_i + H̄_i`` (module docstring, "Leak
+    shadows"): ``Ē′ + Z̄_i → Ē′ + Z̄_i + H̄′_i`` and ``Ē + Z̄′_i → Ē + Z̄′_i + H̄′_i`` at the
+    product's rate, and ``H̄′_i + R_i^t → R_i^t + H_i^{−t}`` at k_route. Ē′ and Z̄′ are never
+    made, so nominally nothing happens; a leak of the product (``Z̄_i → Z̄_i + H̄_i``,
+    ``Ē → Ē + H̄_i``) is matched by the same leak of a shadow, routed with the opposite sign."""
+    smap, ro = tp.smap, tp.routing
+    rx: list[Reaction] = []
+    for k in range(smap.m):
+        for i in range(smap.n):
+            shadow = ro.shadow_grad_mag[k][i]
+            rx += catalytic_product(ro.shadow_clock[k], ro.zmag[i], [(shadow, 1)], k_grad)
+            rx += catalytic_product(ro.clock[k], ro.shadow_zmag[i], [(shadow, 1)], k_grad)
+            rx += signed_transfer(shadow, ro.zsign[i], [(ro.grad[k][i], -1)], k_route)
+    return rx
 
 
 def compile_two_phase(spec: ModelSpec, params: Params | None = None) -> NeuralCRN:
