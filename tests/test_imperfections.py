@@ -56,6 +56,37 @@ def test_rate_noise_multiplies_every_reaction_in_every_phase(perfect):
     assert imperfect_program(circuit, program, Imperfections()) == (circuit, program)
 
 
+def test_rate_noise_modules_keep_the_errors_of_the_named_phases_only(perfect):
+    """``rate_noise_modules``: the reactions of the named modules keep exactly the errors of the
+    whole instance (same draw), every other reaction runs at its nominal rate; a module the
+    circuit lacks is a clear error."""
+    circuit, program = perfect
+    full = Imperfections(rate_noise=0.2, seed=1)
+    f = rate_factors(circuit.network.n_reactions, full)
+    K = np.asarray(program.rate_constants)
+    for mods in (("feedforward",), ("feedback",), ("feedforward", "feedback")):
+        imp = Imperfections(rate_noise=0.2, seed=1, rate_noise_modules=list(mods))
+        assert imp.rate_noise_modules == mods
+        c2, p2 = imperfect_program(circuit, program, imp)
+        expect = np.ones_like(f)
+        for name, (a, b) in circuit.ranges:
+            if name in mods:
+                expect[a:b] = f[a:b]
+        assert 1.0 in expect or len(mods) == 2
+        np.testing.assert_allclose(np.asarray(p2.rate_constants), K * expect[None, :])
+        np.testing.assert_allclose(c2.network.rate_constants,
+                                   circuit.network.rate_constants * expect)
+        assert Imperfections.from_dict(imp.to_dict()) == imp
+        assert "only" in imp.describe() and mods[0] in imp.describe()
+    with pytest.raises(SpecError, match="'update'.*feedforward, feedback"):
+        imperfect_program(circuit, program,
+                          Imperfections(rate_noise=0.2, rate_noise_modules=("update",)))
+    for bad in ([], "feedforward", [1]):
+        with pytest.raises(SpecError, match="rate_noise_modules"):
+            Imperfections(rate_noise=0.2, rate_noise_modules=bad)
+    assert "rate_noise_modules" not in Imperfections(rate_noise=0.2).to_dict()
+
+
 # ------------------------------------------------------------------ leaks
 def test_leak_form_of_single_reactions():
     cat2 = Reaction(["P", "U"], ["P", "U", "Z"], 2.0)
@@ -213,6 +244,13 @@ def test_config_round_trip_and_cli_error(tmp_path):
     res = CliRunner().invoke(main, ["train", "xor", "--leak", "1.5", "--out",
                                     str(tmp_path / "r")])
     assert res.exit_code == 1 and "leak" in res.output and "1.5" in res.output
+    cfg = TrainConfig(task="xor", rate_noise=0.2, rate_noise_modules=["feedforward"])
+    back = TrainConfig.from_dict(cfg.to_dict())
+    assert back == cfg and back.imperfections.rate_noise_modules == ("feedforward",)
+    res = CliRunner().invoke(main, ["train", "xor", "--rate-noise", "0.2", "--epochs", "1",
+                                    "--rate-noise-modules", "feedforward,updat",
+                                    "--out", str(tmp_path / "r2")])
+    assert res.exit_code == 1 and "'updat'" in res.output and "Traceback" not in res.output
 
 
 def test_signal_annihilation_keeps_the_perfect_circuit_values():

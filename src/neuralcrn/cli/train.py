@@ -253,6 +253,11 @@ def _clock_options(texts) -> dict:
 @click.option("--rate-noise", type=float,
               help="σ ≥ 0: every rate constant k becomes k·exp(σ·N(0,1)), drawn once per "
                    "circuit instance (seeded by --imperfection-seed) [0].")
+@click.option("--rate-noise-modules", metavar="NAMES",
+              help="Comma-separated modules (phases, e.g. feedforward or error,update) whose "
+                   "reactions keep their --rate-noise errors; the others run at nominal rates "
+                   "(the same circuit instance; to find which phase's errors cost accuracy) "
+                   "[all].")
 @click.option("--leak", type=float,
               help="λ in [0, 1): every catalytic production also runs with one catalyst absent "
                    "at λ·k (docs/robustness.md) [0].")
@@ -293,7 +298,8 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
               schedule, epochs, seed, seeds_text, replicates, out, overwrite, config_path,
               hidden, alpha, horizon, learning_rate, k_ann, method, rtol, atol,
               no_chemical_eval, no_ideal_reference, eval_every, kinetics, volume, tau_epsilon,
-              cle_dt, cle_rtol, rate_noise, leak, wash_residual, signal_annihilation,
+              cle_dt, cle_rtol, rate_noise, rate_noise_modules, leak, wash_residual,
+              signal_annihilation,
               sign_routing, imperfection_seed, quiet, minimal, clock, clock_option_texts, resume_dir):
     """Train a task by online SGD (one sample per step) and write a run folder.
 
@@ -375,7 +381,11 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
         cfg = cfg.replace(**stoch)
     imperfect = {k: v for k, v in (("rate_noise", rate_noise), ("leak", leak),
                                    ("wash_residual", wash_residual),
-                                   ("imperfection_seed", imperfection_seed)) if v is not None}
+                                   ("imperfection_seed", imperfection_seed),
+                                   ("rate_noise_modules",
+                                    None if rate_noise_modules is None else
+                                    tuple(m.strip() for m in rate_noise_modules.split(",")))
+                                   ) if v is not None}
     if imperfect:
         cfg = cfg.replace(**imperfect)
     if minimal:

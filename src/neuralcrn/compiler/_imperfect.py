@@ -11,6 +11,9 @@ so nothing downstream re-derives it.
   k·exp(σ·ξ_r), ξ_r ~ N(0, 1) independent per reaction r of the perfect circuit, drawn once per
   circuit instance from ``numpy.random.default_rng(seed)`` (ξ in reaction order). So
   ln k is normal with mean ln k_nominal and standard deviation σ (the median stays nominal).
+  ``rate_noise_modules`` (a diagnosis: which phase's errors cost accuracy) keeps the errors of
+  the reactions of the named modules only; the others run at their nominal rates, and the
+  draws stay those of the whole instance (ξ_r is the same for a reaction either way).
 * **Leak** 0 ≤ λ < 1: a *catalytic production* is a reaction whose every reactant reappears
   unchanged among its products and which makes at least one species that is no reactant
   (``P + U → P + U + Z``, ``A → A + H``, ``O → O + Q``). For each of its catalysts C (each
@@ -66,18 +69,23 @@ class Imperfections:
     leak:          λ ∈ [0, 1): each catalytic production leaks at λ × its nominal rate.
     wash_residual: w ∈ [0, 1): the fraction of each transient species that survives a wash.
     seed:          integer ≥ 0 of the rate-constant draw (one circuit instance per seed).
+    rate_noise_modules: ``None`` (every reaction has its error) or the names of the modules
+                   (= phases, e.g. ``("feedforward",)``) whose reactions keep their errors;
+                   the others run at nominal rates. Checked against the circuit by
+                   :func:`imperfect_program`.
 
     Raises
     ------
     SpecError
-        σ negative or not finite, λ or w outside [0, 1), seed not an integer ≥ 0 (the message
-        names the field and the value).
+        σ negative or not finite, λ or w outside [0, 1), seed not an integer ≥ 0, an empty or
+        non-string module list (the message names the field and the value).
     """
 
     rate_noise: float = 0.0
     leak: float = 0.0
     wash_residual: float = 0.0
     seed: int = 0
+    rate_noise_modules: tuple[str, ...] | None = None
 
     def __post_init__(self):
         s = self.rate_noise
@@ -93,6 +101,13 @@ class Imperfections:
                 or self.seed < 0:
             raise SpecError(f"imperfections seed must be an integer ≥ 0, got {self.seed!r}")
         object.__setattr__(self, "seed", int(self.seed))
+        mods = self.rate_noise_modules
+        if mods is not None:
+            if isinstance(mods, str) or not isinstance(mods, (list, tuple)) or not mods \
+                    or not all(isinstance(m, str) and m for m in mods):
+                raise SpecError(f"rate_noise_modules must be None or a non-empty list of module "
+                                f"names, got {mods!r}")
+            object.__setattr__(self, "rate_noise_modules", tuple(mods))
 
     @property
     def perfect(self) -> bool:
@@ -100,23 +115,29 @@ class Imperfections:
         return self.rate_noise == 0.0 and self.leak == 0.0 and self.wash_residual == 0.0
 
     def to_dict(self) -> dict:
-        return {"rate_noise": self.rate_noise, "leak": self.leak,
-                "wash_residual": self.wash_residual, "seed": self.seed}
+        d = {"rate_noise": self.rate_noise, "leak": self.leak,
+             "wash_residual": self.wash_residual, "seed": self.seed}
+        if self.rate_noise_modules is not None:
+            d["rate_noise_modules"] = list(self.rate_noise_modules)
+        return d
 
     @classmethod
     def from_dict(cls, d) -> "Imperfections":
         if isinstance(d, Imperfections):
             return d
-        if not isinstance(d, dict) or set(d) - {"rate_noise", "leak", "wash_residual", "seed"}:
+        if not isinstance(d, dict) or set(d) - {"rate_noise", "leak", "wash_residual", "seed",
+                                                "rate_noise_modules"}:
             raise SpecError(f"imperfections must be a dict with keys rate_noise, leak, "
-                            f"wash_residual, seed; got {d!r}")
+                            f"wash_residual, seed (and rate_noise_modules); got {d!r}")
         return cls(**d)
 
     def describe(self) -> str:
         """One line for circuit file headers."""
+        where = ("" if self.rate_noise_modules is None
+                 else f" in modules {', '.join(self.rate_noise_modules)} only")
         return (f"imperfect chemistry: rate-constant error sigma={self.rate_noise!r} (seed "
-                f"{self.seed}), leak lambda={self.leak!r} (c_ref={LEAK_REFERENCE!r}), wash "
-                f"residual w={self.wash_residual!r}")
+                f"{self.seed}){where}, leak lambda={self.leak!r} (c_ref={LEAK_REFERENCE!r}), "
+                f"wash residual w={self.wash_residual!r}")
 
 
 def rate_factors(n_reactions: int, imp: Imperfections) -> np.ndarray:
@@ -160,6 +181,8 @@ def imperfect_program(circuit: NeuralCRN, program: StepProgram,
     program's ``(P, R)`` with each reaction's column times its error and each leak's column
     λ·c_ref × the sum of its parents' nominal columns; ``program'.keep`` = keep + w·(1 − keep); the structure
     is recompiled when leaks were added. ``imp.perfect`` returns the inputs unchanged.
+
+    Raises :class:`SpecError` when ``imp.rate_noise_modules`` names a module the circuit lacks.
     """
     if not isinstance(imp, Imperfections):
         raise SpecError(f"expected Imperfections, got {type(imp).__name__}")
@@ -168,6 +191,15 @@ def imperfect_program(circuit: NeuralCRN, program: StepProgram,
     net = circuit.network
     R = net.n_reactions
     factor = rate_factors(R, imp)
+    if imp.rate_noise_modules is not None:
+        names = [name for name, _ in circuit.ranges]
+        unknown = [m for m in imp.rate_noise_modules if m not in names]
+        if unknown:
+            raise SpecError(f"rate_noise_modules: no module {', '.join(map(repr, unknown))} in "
+                            f"this circuit (its modules: {', '.join(names)})")
+        for name, (a, b) in circuit.ranges:
+            if name not in imp.rate_noise_modules:
+                factor[a:b] = 1.0
     K = np.asarray(program.rate_constants, dtype=float)
     reactions, columns, ranges, modules = [], [], [], []
     for name, (a, b) in circuit.ranges:

@@ -122,6 +122,8 @@ class TrainConfig:
                  production, the fraction w ∈ [0, 1) of each transient species that survives
                  the wash. All 0: the perfect circuit.
     imperfection_seed: seed of the rate-constant draw (the circuit instance); ``None`` → ``seed``.
+    rate_noise_modules: ``None`` or the modules (phases) whose reactions keep their rate errors,
+                 the others nominal — to find which phase's errors cost accuracy (same instance).
                  The K replicates of one run share that one circuit instance (independent
                  instances are independent runs, as ``neuralcrn robustness`` makes them).
     """
@@ -153,11 +155,12 @@ class TrainConfig:
     leak: float = 0.0
     wash_residual: float = 0.0
     imperfection_seed: int | None = None
+    rate_noise_modules: tuple[str, ...] | None = None
 
     def __post_init__(self):
         check_stochastic_config(self)
         imp = self.imperfections     # validates σ, λ, w and the seed (SpecError naming them)
-        for name in ("rate_noise", "leak", "wash_residual"):
+        for name in ("rate_noise", "leak", "wash_residual", "rate_noise_modules"):
             object.__setattr__(self, name, getattr(imp, name))
         if self.mode == "ideal" and not imp.perfect:
             raise SpecError("rate_noise, leak and wash_residual perturb the chemistry; mode "
@@ -211,7 +214,8 @@ class TrainConfig:
         seed = self.seed if self.imperfection_seed is None else self.imperfection_seed
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
             raise SpecError(f"imperfection_seed must be an integer ≥ 0, got {seed!r}")
-        return Imperfections(self.rate_noise, self.leak, self.wash_residual, int(seed))
+        return Imperfections(self.rate_noise, self.leak, self.wash_residual, int(seed),
+                             self.rate_noise_modules)
 
     def to_dict(self) -> dict:
         d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
