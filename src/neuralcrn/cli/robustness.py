@@ -47,6 +47,11 @@ def _numbers(text, name, *, integer=False):
               help="Two-phase circuit: k of the routed update (phases error | update; ΔW takes "
                    "the signs of e and z through run-to-completion transfers; 0 = the direct feedback "
                    "phase; docs/robustness.md: the robust design).")
+@click.option("--adjoint-routing", type=click.FloatRange(0, None), default=0.0,
+              show_default=True,
+              help="With --sign-routing: k of the routed hidden update (a fourth phase "
+                   "hidden_update; ΔΘ and Δh take the sign of the adjoint through "
+                   "run-to-completion transfers; 0 = made in the update phase).")
 @click.option("--workers", type=click.IntRange(1, None), default=2, show_default=True,
               help="Worker processes of the local dask cluster.")
 @click.option("--scheduler", help="Address of an existing dask scheduler (tcp://HOST:8786) "
@@ -56,7 +61,8 @@ def _numbers(text, name, *, integer=False):
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @fail_cleanly
 def robustness_cmd(task, volumes, rate_noise, leak, wash, replicates, kinetics, epochs,
-                   signal_annihilation, sign_routing, workers, scheduler, out, quiet):
+                   signal_annihilation, sign_routing, adjoint_routing, workers, scheduler, out,
+                   quiet):
     """Train TASK at every point of the swept axes and write a study folder.
 
     Each axis takes a list of values; the study is their product times --replicates runs. The
@@ -80,11 +86,13 @@ def robustness_cmd(task, volumes, rate_noise, leak, wash, replicates, kinetics, 
     points = study_points(task, volumes=axes["volumes"], rate_noise=axes["rate_noise"],
                           leak=axes["leak"], wash_residual=axes["wash_residual"],
                           replicates=replicates, kinetics=kinetics, epochs=epochs,
-                          signal_annihilation=signal_annihilation, sign_routing=sign_routing)
+                          signal_annihilation=signal_annihilation, sign_routing=sign_routing,
+                          adjoint_routing=adjoint_routing)
     out = out or f"runs/robustness-{task}"
     definition = {"format": "neuralcrn-robustness/1", "task": task, **axes,
                   "replicates": replicates, "kinetics": kinetics, "epochs": epochs,
                   "signal_annihilation": signal_annihilation, "sign_routing": sign_routing,
+                  **({"adjoint_routing": adjoint_routing} if adjoint_routing else {}),
                   "points": len(points)}
     click.echo(f"{len(points)} runs ({len(points) // replicates} points × {replicates} "
                f"replicates) → {out}")

@@ -272,6 +272,10 @@ def _clock_options(texts) -> dict:
                    "phase split into error | update; ΔW takes the signs of e and z through "
                    "run-to-completion transfers, so rate errors cannot give the sign "
                    "patterns different gains) [0: none].")
+@click.option("--adjoint-routing", type=click.FloatRange(0, None),
+              help="With --sign-routing: k of the routed hidden update (a fourth phase "
+                   "hidden_update; ΔΘ and Δh take the sign of the adjoint through "
+                   "run-to-completion transfers) [0: none].")
 @click.option("--imperfection-seed", type=click.IntRange(0, None),
               help="Seed of the rate-constant draw (the circuit instance) [--seed].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -300,7 +304,7 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
               no_chemical_eval, no_ideal_reference, eval_every, kinetics, volume, tau_epsilon,
               cle_dt, cle_rtol, rate_noise, rate_noise_modules, leak, wash_residual,
               signal_annihilation,
-              sign_routing, imperfection_seed, quiet, minimal, clock, clock_option_texts, resume_dir):
+              sign_routing, adjoint_routing, imperfection_seed, quiet, minimal, clock, clock_option_texts, resume_dir):
     """Train a task by online SGD (one sample per step) and write a run folder.
 
     TASK is one of linear-regression, linear-classification, bilinear, sin-square, xor, and,
@@ -398,7 +402,7 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
     model = {k: v for k, v in (("hidden", hidden), ("alpha", alpha), ("T", horizon),
                                ("learning_rate", learning_rate)) if v is not None}
     if model or k_ann is not None or signal_annihilation is not None \
-            or sign_routing is not None:
+            or sign_routing is not None or adjoint_routing is not None:
         if task_obj is None:
             task_obj = resolve_task(cfg)
         if cfg.spec is None and cfg.minimal:
@@ -417,6 +421,9 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
                 spec.rates, signal_annihilation=signal_annihilation))
         if sign_routing is not None:
             spec = spec.replace(rates=dataclasses.replace(spec.rates, sign_routing=sign_routing))
+        if adjoint_routing is not None:
+            spec = spec.replace(rates=dataclasses.replace(spec.rates,
+                                                          adjoint_routing=adjoint_routing))
         cfg = cfg.replace(spec=spec)
     if out is None:
         kin = "" if cfg.kinetics == "ode" else f"-{cfg.kinetics}-omega{cfg.volume:g}"

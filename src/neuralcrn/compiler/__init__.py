@@ -36,7 +36,7 @@ from ._modules import (FAST_TIME_CONSTANTS, MODULE_NAMES, NeuralCRN, adjoint_ini
                        update_module)
 from ._protocol import (SCHEDULES, ChemicalStepResult, StepProgram, chemical_gradient,
                         chemical_step, load_sample, run_step, step_program)
-from ._two_phase import (ROUTED_MODULES, TWO_PHASE_MODULES, SignRouting, TwoPhaseStepResult,
+from ._two_phase import (ROUTED_HIDDEN_MODULES, ROUTED_MODULES, TWO_PHASE_MODULES, SignRouting, TwoPhaseStepResult,
                          compile_two_phase, is_two_phase, two_phase_program, two_phase_rates,
                          two_phase_step)
 from ._schedule import PROTOCOL_FORMAT, circuit_text, describe_protocol
@@ -56,7 +56,7 @@ __all__ = [
     "update_module",
     "SCHEDULES", "StepProgram", "step_program", "load_sample", "run_step",
     "ChemicalStepResult", "chemical_gradient", "chemical_step",
-    "TWO_PHASE_MODULES", "ROUTED_MODULES", "SignRouting", "compile_two_phase", "is_two_phase",
+    "TWO_PHASE_MODULES", "ROUTED_MODULES", "ROUTED_HIDDEN_MODULES", "SignRouting", "compile_two_phase", "is_two_phase",
     "two_phase_program", "two_phase_rates", "two_phase_step", "TwoPhaseStepResult",
     "PROTOCOL_FORMAT", "describe_protocol", "circuit_text", "protocol_network",
     "Imperfections", "imperfect_program", "leak_reactions", "rate_factors", "LEAK_REFERENCE",

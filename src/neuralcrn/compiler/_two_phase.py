@@ -110,7 +110,7 @@ from ._modules import (NeuralCRN, _annihilate, assemble_circuit, _initial_params
                        feedforward_module)
 from ._species import SpeciesMap, build_species_map
 
-__all__ = ["TWO_PHASE_MODULES", "ROUTED_MODULES", "TwoPhaseSpecies", "SignRouting",
+__all__ = ["TWO_PHASE_MODULES", "ROUTED_MODULES", "ROUTED_HIDDEN_MODULES", "HiddenRouting", "TwoPhaseSpecies", "SignRouting",
            "is_two_phase", "compile_two_phase", "two_phase_program",
            "two_phase_species", "two_phase_rates", "two_phase_step", "TwoPhaseStepResult",
            "READOUT_MIN_KT", "FEEDBACK_TIME_CONSTANTS"]
@@ -119,6 +119,7 @@ TWO_PHASE_MODULES = ("feedforward", "feedback")
 """Module (= phase) names of a two-phase circuit."""
 
 ROUTED_MODULES = ("feedforward", "error", "update")
+ROUTED_HIDDEN_MODULES = ("feedforward", "error", "update", "hidden_update")
 """Module (= phase) names of the circuit with the routed update (``spec.rates.sign_routing`` >
 0): the feedback phase is split into ``error`` (e settles) and ``update`` (everything that
 reads it)."""
@@ -176,6 +177,35 @@ class SignRouting:
 
 
 @dataclass(frozen=True)
+class HiddenRouting:
+    """Species of the routed hidden update (``spec.rates.adjoint_routing`` > 0; module
+    docstring, "Routed hidden update"), per hidden unit j: ``clock`` Ā_j (one species: |a_j|,
+    the clock of the ``hidden_update`` phase), ``sign`` SA_j (dual rail: the router with a_j's
+    rails), ``grad_h`` Ḡh_j (one species: η T |a_j| before it is routed into h_j); per entry
+    (j, l) of Θ's support ``grad_theta`` Ḡ_jl (dual rail: η T |a_j| u_l, routed into Θ_jl by
+    a_j's sign; ``None`` off the support); the leak shadows ``shadow_clock`` Ā′_j, ``shadow_u``
+    U′_l (the drive's rail type; both never made) and ``shadow_theta`` Ḡ′_jl, ``shadow_h``
+    Ḡh′_j (routed with the opposite sign)."""
+
+    clock: tuple[str, ...]
+    sign: tuple[DualRail, ...]
+    grad_h: tuple[str, ...]
+    grad_theta: tuple[tuple[DualRail | None, ...], ...]
+    shadow_clock: tuple[str, ...]
+    shadow_u: tuple
+    shadow_theta: tuple[tuple[DualRail | None, ...], ...]
+    shadow_h: tuple[str, ...]
+
+    @property
+    def species(self) -> tuple[str, ...]:
+        rails = SpeciesMap._rails
+        flat = lambda rows: tuple(g for row in rows for g in row if g is not None)  # noqa: E731
+        return (self.clock + rails(self.sign) + self.grad_h + rails(flat(self.grad_theta))
+                + self.shadow_clock + rails(self.shadow_u) + rails(flat(self.shadow_theta))
+                + self.shadow_h)
+
+
+@dataclass(frozen=True)
 class TwoPhaseSpecies:
     """Species of a two-phase circuit beyond the standard :class:`SpeciesMap` roles.
 
@@ -190,6 +220,7 @@ class TwoPhaseSpecies:
     lag: tuple[DualRail, ...]
     dW: tuple[tuple[DualRail, ...], ...] | None
     routing: SignRouting | None = None
+    hidden_routing: HiddenRouting | None = None
 
     @property
     def species(self) -> tuple[str, ...]:
@@ -199,13 +230,16 @@ class TwoPhaseSpecies:
         rails = SpeciesMap._rails
         d = () if self.dW is None else tuple(r for row in self.dW for r in row)
         extra = () if self.routing is None else self.routing.species
+        extra += () if self.hidden_routing is None else self.hidden_routing.species
         return (rails(s.x) + s.constant_drive_species + rails(s.z) + s.parameter_species
                 + rails(s.yhat + self.lag + s.y + s.e + s.adj + d) + extra)
 
     @property
     def modules(self) -> tuple[str, ...]:
         """The circuit's modules (= phases, in order)."""
-        return TWO_PHASE_MODULES if self.routing is None else ROUTED_MODULES
+        if self.routing is None:
+            return TWO_PHASE_MODULES
+        return ROUTED_MODULES if self.hidden_routing is None else ROUTED_HIDDEN_MODULES
 
     @property
     def transient_species(self) -> tuple[str, ...]:
@@ -216,6 +250,26 @@ class TwoPhaseSpecies:
 
 def _routed(spec: ModelSpec) -> bool:
     return float(spec.rates.sign_routing) > 0 and spec.train_W
+
+
+def _hidden_routed(spec: ModelSpec) -> bool:
+    return _routed(spec) and float(spec.rates.adjoint_routing) > 0
+
+
+def _hidden_routing(smap: SpeciesMap) -> HiddenRouting:
+    n = smap.n
+    support = set(_support(smap))
+    grid = lambda f: tuple(tuple(DualRail(f(i, j)) if (i, j) in support else None  # noqa: E731
+                                 for j in range(smap.n_u)) for i in range(n))
+    shadow_u = tuple(DualRail(f"ushadow{j + 1}") if isinstance(u, DualRail) else f"ushadow{j + 1}"
+                     for j, u in enumerate(smap.u))
+    return HiddenRouting(tuple(f"aclock{i + 1}" for i in range(n)),
+                         tuple(DualRail(f"asign{i + 1}") for i in range(n)),
+                         tuple(f"gHmag_{i + 1}" for i in range(n)),
+                         grid(lambda i, j: f"gTheta_{i + 1}_{j + 1}"),
+                         tuple(f"aclockshadow{i + 1}" for i in range(n)), shadow_u,
+                         grid(lambda i, j: f"gThetashadow_{i + 1}_{j + 1}"),
+                         tuple(f"gHmagshadow_{i + 1}" for i in range(n)))
 
 
 def two_phase_species(spec: ModelSpec) -> TwoPhaseSpecies:
@@ -240,7 +294,8 @@ def two_phase_species(spec: ModelSpec) -> TwoPhaseSpecies:
                                     for k in range(m)))
     dW = (tuple(tuple(DualRail(f"dW_{k + 1}_{i + 1}") for i in range(n))
                 for k in range(m)) if spec.train_W else None)
-    return TwoPhaseSpecies(smap, lag, dW, routing)
+    hidden = _hidden_routing(smap) if _hidden_routed(spec) else None
+    return TwoPhaseSpecies(smap, lag, dW, routing, hidden)
 
 
 def two_phase_rates(spec: ModelSpec) -> dict[str, float]:
@@ -261,6 +316,8 @@ def two_phase_rates(spec: ModelSpec) -> dict[str, float]:
            "F3": 1.0 - math.exp(-x) * (1.0 + x + x * x / 2.0)}
     if _routed(spec):
         out["T_error"] = out["T_update"] = x / r
+    if _hidden_routed(spec):
+        out["T_hidden_update"] = x / r
     return out
 
 
@@ -334,9 +391,11 @@ def _error_transfers(smap, tp: TwoPhaseSpecies, r: float, copies, decay: bool) -
     return rx
 
 
-def _adjoint(smap, tp: TwoPhaseSpecies, r: float, dW_rate: float | None) -> list[Reaction]:
+def _adjoint(smap, tp: TwoPhaseSpecies, r: float, dW_rate: float | None,
+             decay: bool = True) -> list[Reaction]:
     """A receives ∫ r (W − D)ᵀ E = W(0)ᵀ e (D tracks the change of W while A forms), and
-    A → ∅; with ``dW_rate`` also the direct ΔW reactions E + Z → W + D at that rate."""
+    A → ∅ (with ``decay``; the routed hidden update keeps A for its own phase); with
+    ``dW_rate`` also the direct ΔW reactions E + Z → W + D at that rate."""
     rx: list[Reaction] = []
     for k in range(smap.m):
         for i in range(smap.n):
@@ -346,7 +405,7 @@ def _adjoint(smap, tp: TwoPhaseSpecies, r: float, dW_rate: float | None) -> list
                 if dW_rate is not None:
                     rx += catalytic_product(smap.e[k], smap.z[i],
                                             [(smap.W[k][i], -1), (tp.dW[k][i], -1)], dW_rate)
-    for a in smap.adj:
+    for a in (smap.adj if decay else ()):
         rx += transfer(a, [], r)
     return rx
 
@@ -386,7 +445,7 @@ def _update(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwor
         E, S, C = smap.e[k], ro.sign[k], ro.clock[k]
         rx += [Reaction([E.rail(s)], [C], r) for s in (1, -1)]     # E^s → Ē: E's clock decay
         rx.append(Reaction([C], [], r))
-    rx += _adjoint(smap, tp, r, None)
+    rx += _adjoint(smap, tp, r, None, decay=tp.hidden_routing is None)
     for k in range(smap.m):
         S, C = ro.sign[k], ro.clock[k]
         for i in range(smap.n):
@@ -394,12 +453,46 @@ def _update(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwor
             rx += catalytic_product(C, ro.zmag[i], [(Hmag, 1)], eta * r / f2)
             rx += signed_transfer(Hmag, ro.zsign[i], [(H, 1)], k_route)
             rx += signed_transfer(H, S, [(smap.W[k][i], -1), (tp.dW[k][i], -1)], k_route)
-    rx += update_reactions(spec, smap, smap.u, eta * T * r / f2, r)
+    if tp.hidden_routing is None:
+        rx += update_reactions(spec, smap, smap.u, eta * T * r / f2, r)
+    else:                  # A stays (no decay): the hidden_update phase reads it
+        rx += _annihilate([w for row in smap.W for w in row], r * PARAMETER_REBALANCE)
     k_sig = float(spec.rates.signal_annihilation)
     if k_sig > 0:          # no common mode in the adjoint rails
         rx += _annihilate(list(smap.adj), k_sig)
     rx += _leak_shadows(tp, eta * r / f2, k_route)   # last: every other reaction keeps its index
     return _network(rx, tp.species, "update")
+
+
+def _hidden_update(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwork:
+    """The ``hidden_update`` phase of the routed hidden update (module docstring)."""
+    smap, hr = tp.smap, tp.hidden_routing
+    r, eta, T = rates["r"], float(spec.learning_rate), float(spec.T)
+    kappa, k_route = eta * T * r / rates["F2"], float(spec.rates.adjoint_routing)
+    rx: list[Reaction] = []
+    for i in range(smap.n):      # A_i^s → Ā_i + SA_i^s (run to completion), Ā_i → ∅
+        rx += [Reaction([smap.adj[i].rail(s)], [hr.clock[i], hr.sign[i].rail(s)], r)
+               for s in (1, -1)]
+        rx.append(Reaction([hr.clock[i]], [], r))
+    shadows: list[Reaction] = []
+    for i, j in _support(smap):
+        g, g2, u = hr.grad_theta[i][j], hr.shadow_theta[i][j], smap.u[j]
+        us = smap.u_sign[j]
+        rx += catalytic_product(hr.clock[i], u, [(g, us)], kappa)
+        rx += signed_transfer(g, hr.sign[i], [(smap.theta[i][j], -1)], k_route)
+        shadows += catalytic_product(hr.shadow_clock[i], u, [(g2, us)], kappa)
+        shadows += catalytic_product(hr.clock[i], hr.shadow_u[j], [(g2, us)], kappa)
+        shadows += signed_transfer(g2, hr.sign[i], [(smap.theta[i][j], 1)], k_route)
+    if spec.train_h:
+        for i in range(smap.n):
+            rx += catalytic_copy(hr.clock[i], [(hr.grad_h[i], 1)], kappa)
+            rx += signed_transfer(hr.grad_h[i], hr.sign[i], [(smap.h[i], -1)], k_route)
+            shadows += catalytic_copy(hr.shadow_clock[i], [(hr.shadow_h[i], 1)], kappa)
+            shadows += signed_transfer(hr.shadow_h[i], hr.sign[i], [(smap.h[i], 1)], k_route)
+    params = [smap.theta[i][j] for i, j in _support(smap)]
+    params += list(smap.h) if spec.train_h else []
+    rx += _annihilate(params, r * PARAMETER_REBALANCE)
+    return _network(rx + shadows, tp.species, "hidden_update")
 
 
 def _leak_shadows(tp: TwoPhaseSpecies, k_grad: float, k_route: float) -> list[Reaction]:
@@ -450,6 +543,8 @@ def compile_two_phase(spec: ModelSpec, params: Params | None = None) -> NeuralCR
         mods.append(("feedback", _feedback(spec, tp, rates)))
     else:
         mods += [("error", _error(spec, tp, rates)), ("update", _update(spec, tp, rates))]
+        if tp.hidden_routing is not None:
+            mods.append(("hidden_update", _hidden_update(spec, tp, rates)))
     return assemble_circuit(spec, smap, tuple(mods), tp.species, init, "neural_crn_two_phase",
                             tuple((name, rates[f"T_{name}"]) for name, _ in mods))
 
@@ -457,7 +552,7 @@ def compile_two_phase(spec: ModelSpec, params: Params | None = None) -> NeuralCR
 def is_two_phase(circuit: NeuralCRN) -> bool:
     """True for a circuit from :func:`compile_two_phase` (``feedforward | feedback``, or
     ``feedforward | error | update`` with the routed update)."""
-    return circuit.module_names in (TWO_PHASE_MODULES, ROUTED_MODULES)
+    return circuit.module_names in (TWO_PHASE_MODULES, ROUTED_MODULES, ROUTED_HIDDEN_MODULES)
 
 
 def two_phase_program(circuit: NeuralCRN):

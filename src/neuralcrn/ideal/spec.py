@@ -67,6 +67,14 @@ class ChemistryRates:
         rate-constant errors do not change the amount moved. The perfect
         circuit's step is the same first-order SGD step (``docs/robustness.md``, "Design for
         robustness").
+    adjoint_routing:
+        with ``sign_routing`` > 0 only: k of the routing transfers of the *routed hidden update*
+        (0, the default: ΔΘ and Δh are made in the ``update`` phase by catalysts on A's rails,
+        one gain per sign of a). With k > 0 a fourth phase ``hidden_update`` follows: the
+        settled adjoint A moves into its magnitude Ā and a router copy, ΔΘ_jl and Δh_j are made
+        by one reaction each from |a_j| (and u_l) and moved into Θ, h with a_j's sign by
+        transfers at rate k, so a rate-constant error no longer gives the two signs of a_j
+        different gains (``docs/robustness.md``). The perfect step is unchanged.
     """
 
     annihilation: float = 1e4
@@ -74,11 +82,12 @@ class ChemistryRates:
     update: float = 100.0
     signal_annihilation: float = 0.0
     sign_routing: float = 0.0
+    adjoint_routing: float = 0.0
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if f.name in ("signal_annihilation", "sign_routing"):
+            if f.name in ("signal_annihilation", "sign_routing", "adjoint_routing"):
                 if isinstance(v, bool) or not (isinstance(v, (int, float)) and math.isfinite(v)
                                                and v >= 0):
                     raise SpecError(f"rate constant {f.name!r} must be a finite number ≥ 0, "
@@ -86,6 +95,9 @@ class ChemistryRates:
                 continue
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise SpecError(f"rate constant {f.name!r} must be a finite number > 0, got {v!r}")
+        if self.adjoint_routing > 0 and self.sign_routing == 0:
+            raise SpecError("rate constant 'adjoint_routing' > 0 routes the hidden update of the "
+                            "routed update; it needs sign_routing > 0 too")
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,9 @@ class StudyPoint:
     ``volume`` ``None`` trains the ODE chemistry; a number trains ``kinetics`` (``ssa``,
     ``tau-leap``, ``cle``) at that Ω. ``epochs`` ``None`` → the task's default.
     ``signal_annihilation`` > 0 compiles the two-phase circuit with its readout, error and
-    adjoint rails annihilating, ``sign_routing`` > 0 with the routed update (the robust
-    designs, ``docs/robustness.md``).
+    adjoint rails annihilating, ``sign_routing`` > 0 with the routed update, and
+    ``adjoint_routing`` > 0 (with ``sign_routing``) with its routed hidden update as well (the
+    robust designs, ``docs/robustness.md``; the latter is recorded in the key, ``|t<k>``).
     """
 
     task: str
@@ -65,6 +66,7 @@ class StudyPoint:
     epochs: int | None = None
     signal_annihilation: float = 0.0
     sign_routing: float = 0.0
+    adjoint_routing: float = 0.0
 
     def __post_init__(self):
         from ..compiler import Imperfections
@@ -78,6 +80,10 @@ class StudyPoint:
                                 "tau-leap or cle)")
         _num("signal_annihilation", self.signal_annihilation)
         _num("sign_routing", self.sign_routing)
+        _num("adjoint_routing", self.adjoint_routing)
+        if self.adjoint_routing and not self.sign_routing:
+            raise SpecError("adjoint_routing > 0 routes the hidden update of the routed update; "
+                            "it needs sign_routing > 0 too")
 
     @property
     def key(self) -> str:
@@ -85,6 +91,7 @@ class StudyPoint:
         vol = "ode" if self.volume is None else f"{self.kinetics}@{self.volume:g}"
         # (the routed design's suffix only when it is on: keys of earlier studies stay valid)
         g = f"|g{self.sign_routing:g}" if self.sign_routing else ""
+        g += f"|t{self.adjoint_routing:g}" if self.adjoint_routing else ""
         return (f"{self.task}|{vol}|s{self.rate_noise:g}|l{self.leak:g}|w{self.wash_residual:g}"
                 f"|r{self.replicate}|e{self.epochs}|a{self.signal_annihilation:g}{g}")
 
@@ -92,6 +99,7 @@ class StudyPoint:
 def study_points(task: str, *, volumes=(), rate_noise=(0.0,), leak=(0.0,), wash_residual=(0.0,),
                  replicates: int = 5, kinetics: str = "ssa", epochs: int | None = None,
                  signal_annihilation: float = 0.0, sign_routing: float = 0.0,
+                 adjoint_routing: float = 0.0,
                  ode: bool = True) -> list[StudyPoint]:
     """Every point of a study: the product of the axes times ``replicates`` (the ODE point, when
     ``ode``, plus one stochastic point per volume). Raises SpecError for bad values (σ < 0, λ or w
@@ -104,7 +112,7 @@ def study_points(task: str, *, volumes=(), rate_noise=(0.0,), leak=(0.0,), wash_
                                            wash_residual or (0.0,)):
         for r in range(replicates):
             out.append(StudyPoint(task, vol, s, lk, w, r, "ode" if vol is None else kinetics,
-                                  epochs, signal_annihilation, sign_routing))
+                                  epochs, signal_annihilation, sign_routing, adjoint_routing))
     return out
 
 
@@ -115,7 +123,7 @@ def _spec(point: StudyPoint):
     spec = get_task(point.task).model_spec
     return spec.replace(rates=dataclasses.replace(
         spec.rates, signal_annihilation=point.signal_annihilation,
-        sign_routing=point.sign_routing))
+        sign_routing=point.sign_routing, adjoint_routing=point.adjoint_routing))
 
 
 def _metric(m, split, name):
