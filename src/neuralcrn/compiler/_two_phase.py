@@ -87,8 +87,39 @@ replaces the feedback phase by two phases:
    leaks cancel in W. They are the last reactions of the circuit, so rate-constant draws of the
    others do not move.
 
+**Routed hidden update** (``spec.rates.adjoint_routing`` = k_a > 0, with the routed update;
+``docs/robustness.md``). In the ``update`` phase above ΔΘ and Δh are made by ``A^r + U^t``
+and ``A^r → A^r + H^{−r}``, one reaction (and one decay ``A^r → ∅``) per sign of a_j, so a
+rate error gives the two signs of a_j different gains — the drift ΔW had before its routing.
+With k_a > 0 the ``update`` phase keeps A (no decay, no Θ or h reactions; W's rails re-balance
+there) and forms it routed by e's sign as ΔW is: ``Ē_k + W_ki^s → … + Ă_ki^s`` and
+``Ē_k + D_ki^s → … + Ă_ki^{−s}`` at r/F2 (Ă_ki = W_ki(0)·|e_k|, one gain per rail of W_ki and
+none per sign of e — the adjoint's reactions ``W^s + E^t`` had one per (W, e) sign pattern),
+then ``Ă_ki^s + S_k^t → S_k^t + A_i^{st}`` at k_a, with leak shadows through Ē′_k; a fourth phase
+``hidden_update`` (20/r) follows:
+
+==========================================  ============  =====================================
+reaction                                    rate          effect (signed values)
+==========================================  ============  =====================================
+A_j^s → Ā_j + SA_j^s                        r             Ā_j receives A⁺ + A⁻; SA_j: a_j's router
+Ā_j → ∅                                     r             ∫ r Ā_j = F2 (A⁺ + A⁻)
+Ā_j + U_l^t → … + Ḡ_jl^{t·σ_l}              η T r / F2    Ḡ_jl = η T (A⁺ + A⁻) u_l
+Ḡ_jl^t + SA_j^s → SA_j^s + Θ_jl^{−st}        k_a           ΔΘ_jl = −η T a_j u_l (split SA⁺ : SA⁻)
+Ā_j → Ā_j + Ḡh_j;  Ḡh_j + SA_j^s → … + h_j^{−s}  η T r / F2, k_a   Δh_j = −η T a_j
+P^+ + P^- → ∅  (Θ, h)                       r/4           rail re-balancing only
+==========================================  ============  =====================================
+
+so each entry's gain is f(Ā_j + U_l^t)/f(Ā_j → ∅) whatever the sign of a_j (it still depends on
+the sign of an input u_l, which only reweights samples), and A → Ā runs to completion (its
+rate error changes how fast, not how much). The products' unsigned catalyst Ā_j gets leak
+shadows as ΔW's product does (``Ā′_j + U_l`` and ``Ā_j + U′_l`` into Ḡ′_jl, ``Ā′_j`` into
+Ḡh′_j, routed with the opposite sign; Ā′, U′ never made). The routing shortfall is ΔW's: small
+where k_a·|a_j|·20/r is not ≫ 1 (tiny |a_j|, where the step is tiny too). The perfect step is
+the direct circuit's (to ≈ 3e-8: A now forms completely before its cascade starts).
+
 The host protocol is the modular schedule's: before each step wash the transient species (x, z,
-O, Q, y, E, A, D — and S, Ē, H̄, H, Z̄, R when routed), load x, y and z(0) = u, then switch
+O, Q, y, E, A, D — and S, Ē, H̄, H, Z̄, R when routed, Ā, SA, Ḡ, Ḡh with the routed hidden
+update), load x, y and z(0) = u, then switch
 phases. Only the exact-gradient model is not
 available in this schedule (the backward z reconstruction would run while Θ is being updated);
 use the modular schedule for it.
@@ -185,7 +216,9 @@ class HiddenRouting:
     (j, l) of Θ's support ``grad_theta`` Ḡ_jl (dual rail: η T |a_j| u_l, routed into Θ_jl by
     a_j's sign; ``None`` off the support); the leak shadows ``shadow_clock`` Ā′_j, ``shadow_u``
     U′_l (the drive's rail type; both never made) and ``shadow_theta`` Ḡ′_jl, ``shadow_h``
-    Ḡh′_j (routed with the opposite sign)."""
+    Ḡh′_j (routed with the opposite sign); per output k and unit i ``adj_part`` Ă_ki (dual
+    rail: W_ki |e_k| before it is routed into A_i by e_k's sign) and its shadow ``shadow_adj``
+    Ă′_ki."""
 
     clock: tuple[str, ...]
     sign: tuple[DualRail, ...]
@@ -195,6 +228,8 @@ class HiddenRouting:
     shadow_u: tuple
     shadow_theta: tuple[tuple[DualRail | None, ...], ...]
     shadow_h: tuple[str, ...]
+    adj_part: tuple[tuple[DualRail, ...], ...] = ()
+    shadow_adj: tuple[tuple[DualRail, ...], ...] = ()
 
     @property
     def species(self) -> tuple[str, ...]:
@@ -202,7 +237,7 @@ class HiddenRouting:
         flat = lambda rows: tuple(g for row in rows for g in row if g is not None)  # noqa: E731
         return (self.clock + rails(self.sign) + self.grad_h + rails(flat(self.grad_theta))
                 + self.shadow_clock + rails(self.shadow_u) + rails(flat(self.shadow_theta))
-                + self.shadow_h)
+                + self.shadow_h + rails(flat(self.adj_part)) + rails(flat(self.shadow_adj)))
 
 
 @dataclass(frozen=True)
@@ -257,7 +292,9 @@ def _hidden_routed(spec: ModelSpec) -> bool:
 
 
 def _hidden_routing(smap: SpeciesMap) -> HiddenRouting:
-    n = smap.n
+    n, m = smap.n, smap.m
+    per_weight = lambda f: tuple(tuple(DualRail(f(k, i)) for i in range(n))  # noqa: E731
+                                 for k in range(m))
     support = set(_support(smap))
     grid = lambda f: tuple(tuple(DualRail(f(i, j)) if (i, j) in support else None  # noqa: E731
                                  for j in range(smap.n_u)) for i in range(n))
@@ -269,7 +306,9 @@ def _hidden_routing(smap: SpeciesMap) -> HiddenRouting:
                          grid(lambda i, j: f"gTheta_{i + 1}_{j + 1}"),
                          tuple(f"aclockshadow{i + 1}" for i in range(n)), shadow_u,
                          grid(lambda i, j: f"gThetashadow_{i + 1}_{j + 1}"),
-                         tuple(f"gHmagshadow_{i + 1}" for i in range(n)))
+                         tuple(f"gHmagshadow_{i + 1}" for i in range(n)),
+                         per_weight(lambda k, i: f"adjpart_{k + 1}_{i + 1}"),
+                         per_weight(lambda k, i: f"adjpartshadow_{k + 1}_{i + 1}"))
 
 
 def two_phase_species(spec: ModelSpec) -> TwoPhaseSpecies:
@@ -445,7 +484,10 @@ def _update(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwor
         E, S, C = smap.e[k], ro.sign[k], ro.clock[k]
         rx += [Reaction([E.rail(s)], [C], r) for s in (1, -1)]     # E^s → Ē: E's clock decay
         rx.append(Reaction([C], [], r))
-    rx += _adjoint(smap, tp, r, None, decay=tp.hidden_routing is None)
+    if tp.hidden_routing is None:
+        rx += _adjoint(smap, tp, r, None)
+    else:
+        rx += _routed_adjoint(tp, r / f2, k_route)
     for k in range(smap.m):
         S, C = ro.sign[k], ro.clock[k]
         for i in range(smap.n):
@@ -462,6 +504,23 @@ def _update(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwor
         rx += _annihilate(list(smap.adj), k_sig)
     rx += _leak_shadows(tp, eta * r / f2, k_route)   # last: every other reaction keeps its index
     return _network(rx, tp.species, "update")
+
+
+def _routed_adjoint(tp: TwoPhaseSpecies, k_adj: float, k_route: float) -> list[Reaction]:
+    """The adjoint of the routed hidden update (module docstring): ``Ē_k + W_ki^s → … + Ă_ki^s``
+    and ``Ē_k + D_ki^s → … + Ă_ki^{−s}`` at r/F2 (Ă_ki = W_ki(0)·|e_k|: one gain per rail of
+    W_ki, none per sign of e), ``Ă_ki^s + S_k^t → S_k^t + A_i^{st}`` at k (routed by e_k's sign),
+    and the leak shadows through the never-made clock Ē′_k, routed with the opposite sign."""
+    smap, ro, hr = tp.smap, tp.routing, tp.hidden_routing
+    rx: list[Reaction] = []
+    for k in range(smap.m):
+        for i in range(smap.n):
+            part, shadow = hr.adj_part[k][i], hr.shadow_adj[k][i]
+            for clock, target, sign in ((ro.clock[k], part, 1), (ro.shadow_clock[k], shadow, -1)):
+                rx += catalytic_product(clock, smap.W[k][i], [(target, 1)], k_adj)
+                rx += catalytic_product(clock, tp.dW[k][i], [(target, -1)], k_adj)
+                rx += signed_transfer(target, ro.sign[k], [(smap.adj[i], sign)], k_route)
+    return rx
 
 
 def _hidden_update(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwork:
