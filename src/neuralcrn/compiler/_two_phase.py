@@ -399,13 +399,19 @@ def update_reactions(spec: ModelSpec, smap, u_species, kappa: float, r: float) -
     if spec.train_h:
         for i in range(smap.n):
             rx += catalytic_copy(smap.adj[i], [(smap.h[i], -1)], kappa)
-    params = [smap.theta[i][j] for i, j in _support(smap)]
-    if spec.train_h:
-        params += list(smap.h)
-    if spec.train_W:
-        params += [w for row in smap.W for w in row]
-    rx += _annihilate(params, r * PARAMETER_REBALANCE)
+    rx += _annihilate(_trained_parameters(spec, smap, hidden=True, readout=True),
+                      r * PARAMETER_REBALANCE)
     return rx
+
+
+def _trained_parameters(spec: ModelSpec, smap, *, hidden: bool, readout: bool) -> list[DualRail]:
+    """The trained parameters' rails: Θ on its support and h (``hidden``), W (``readout``)."""
+    params = [smap.theta[i][j] for i, j in _support(smap)] if hidden else []
+    if hidden and spec.train_h:
+        params += list(smap.h)
+    if readout and spec.train_W:
+        params += [w for row in smap.W for w in row]
+    return params
 
 
 def _readout_weights(tp: TwoPhaseSpecies) -> tuple[int, int]:
@@ -430,11 +436,9 @@ def _error_transfers(smap, tp: TwoPhaseSpecies, r: float, copies, decay: bool) -
     return rx
 
 
-def _adjoint(smap, tp: TwoPhaseSpecies, r: float, dW_rate: float | None,
-             decay: bool = True) -> list[Reaction]:
+def _adjoint(smap, tp: TwoPhaseSpecies, r: float, dW_rate: float | None) -> list[Reaction]:
     """A receives ∫ r (W − D)ᵀ E = W(0)ᵀ e (D tracks the change of W while A forms), and
-    A → ∅ (with ``decay``; the routed hidden update keeps A for its own phase); with
-    ``dW_rate`` also the direct ΔW reactions E + Z → W + D at that rate."""
+    A → ∅; with ``dW_rate`` also the direct ΔW reactions E + Z → W + D at that rate."""
     rx: list[Reaction] = []
     for k in range(smap.m):
         for i in range(smap.n):
@@ -444,7 +448,7 @@ def _adjoint(smap, tp: TwoPhaseSpecies, r: float, dW_rate: float | None,
                 if dW_rate is not None:
                     rx += catalytic_product(smap.e[k], smap.z[i],
                                             [(smap.W[k][i], -1), (tp.dW[k][i], -1)], dW_rate)
-    for a in (smap.adj if decay else ()):
+    for a in smap.adj:
         rx += transfer(a, [], r)
     return rx
 
@@ -498,7 +502,8 @@ def _update(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> ReactionNetwor
     if tp.hidden_routing is None:
         rx += update_reactions(spec, smap, smap.u, eta * T * r / f2, r)
     else:                  # A stays (no decay): the hidden_update phase reads it
-        rx += _annihilate([w for row in smap.W for w in row], r * PARAMETER_REBALANCE)
+        rx += _annihilate(_trained_parameters(spec, smap, hidden=False, readout=True),
+                          r * PARAMETER_REBALANCE)
     k_sig = float(spec.rates.signal_annihilation)
     if k_sig > 0:          # no common mode in the adjoint rails
         rx += _annihilate(list(smap.adj), k_sig)
@@ -548,9 +553,8 @@ def _hidden_update(spec: ModelSpec, tp: TwoPhaseSpecies, rates: dict) -> Reactio
             rx += signed_transfer(hr.grad_h[i], hr.sign[i], [(smap.h[i], -1)], k_route)
             shadows += catalytic_copy(hr.shadow_clock[i], [(hr.shadow_h[i], 1)], kappa)
             shadows += signed_transfer(hr.shadow_h[i], hr.sign[i], [(smap.h[i], 1)], k_route)
-    params = [smap.theta[i][j] for i, j in _support(smap)]
-    params += list(smap.h) if spec.train_h else []
-    rx += _annihilate(params, r * PARAMETER_REBALANCE)
+    rx += _annihilate(_trained_parameters(spec, smap, hidden=True, readout=False),
+                      r * PARAMETER_REBALANCE)
     return _network(rx + shadows, tp.species, "hidden_update")
 
 
