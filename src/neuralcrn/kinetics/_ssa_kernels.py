@@ -245,11 +245,21 @@ def ssa_advance(x, t, t_end, phase, net, a, bsum, max_events):
             g = dep[e]                 # partial_propensity(g, x, net), written out (see above)
             new = c[g]
             sk = skip[g]
-            for j in range(q):
-                i = index[g, j]
-                if i < S and j != sk:
-                    d = x[i] - repeat[g, j]
+            if q == 2:                 # at most bimolecular (every compiled circuit): unrolled
+                i = index[g, 0]
+                if i < S and sk != 0:
+                    d = x[i] - repeat[g, 0]
                     new *= d if d > 0.0 else 0.0
+                i = index[g, 1]
+                if i < S and sk != 1:
+                    d = x[i] - repeat[g, 1]
+                    new *= d if d > 0.0 else 0.0
+            else:
+                for j in range(q):
+                    i = index[g, j]
+                    if i < S and j != sk:
+                        d = x[i] - repeat[g, j]
+                        new *= d if d > 0.0 else 0.0
             delta = new - a[g]
             if delta != 0.0:
                 a[g] = new
