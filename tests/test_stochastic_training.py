@@ -77,6 +77,9 @@ def test_stochastic_training_learns():
     (dict(kinetics="cle", volume=10.0, mode="ideal"), "mode 'chemical'"),
     (dict(kinetics="tau-leap", volume=10.0, tau_epsilon=2.0), "tau_epsilon"),
     (dict(kinetics="cle", volume=10.0, cle_dt=0.0), "cle_dt"),
+    (dict(kinetics="ssa", volume=10.0, tau_epsilon=0.1), "applies only to kinetics 'tau-leap'"),
+    (dict(tau_epsilon=0.1), "applies only to kinetics 'tau-leap', not 'ode'"),
+    (dict(kinetics="tau-leap", volume=10.0, cle_dt=0.1), "cle_dt .--cle-dt. = 0.1 applies only"),
 ])
 def test_bad_configurations(kw, match):
     with pytest.raises(SpecError, match=match):
@@ -86,6 +89,13 @@ def test_bad_configurations(kw, match):
 def test_amounts_too_large_to_count_are_refused():
     with pytest.raises(SimulationError, match="count exactly"):
         train(TrainConfig(task="linear-regression", epochs=1, kinetics="ssa", volume=1e17))
+
+
+def test_volume_too_small_to_hold_any_molecule_is_refused():
+    """At Ω = 0.01 every amount (the largest is the drive constant 1) rounds to 0 molecules: the
+    run is refused, naming that species, instead of training an empty circuit."""
+    with pytest.raises(SimulationError, match=r"rounds to 0 molecules.*'u3' = 1, is 0.01"):
+        train(TrainConfig(task="linear-regression", epochs=1, kinetics="ssa", volume=0.01))
 
 
 def test_large_volume_converges_to_ode_training():

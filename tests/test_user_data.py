@@ -361,3 +361,25 @@ def test_model_format_1_is_still_read(tmp_path):
     (tmp_path / "model.json").write_text(json.dumps(d2))
     with pytest.raises(DataError, match="missing key"):
         load_model(tmp_path / "model.json")
+
+
+def test_continuous_target_as_classes_is_refused(tmp_path):
+    """--kind classification on a continuous column names the column and the fix."""
+    rng = np.random.default_rng(0)
+    rows = ["x1,x2,y"] + [f"{a:.4f},{b:.4f},{a - b + 0.01 * i:.5f}" for i, (a, b) in
+                          enumerate(rng.normal(size=(60, 2)))]
+    f = tmp_path / "reg.csv"
+    f.write_text("\n".join(rows) + "\n")
+    with pytest.raises(DataError, match=r"'y' holds 60 distinct numbers in 60 rows.*--kind "
+                                        r"regression"):
+        csv_task(str(f), "y", kind="classification")
+
+
+def test_predict_header_names_the_missing_features(tmp_path):
+    """A header lacking some of the model's features names them (new-user report)."""
+    from neuralcrn.training import read_inputs_csv
+    f = tmp_path / "miss.csv"
+    f.write_text("x1,x2\n0.1,0.2\n")
+    with pytest.raises(DataError, match=r"miss.csv:1: header has 2 columns, the model has 3 "
+                                        r"inputs \(missing: x3\)"):
+        read_inputs_csv(f, 3, ("x1", "x2", "x3"))

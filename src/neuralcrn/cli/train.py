@@ -116,6 +116,8 @@ def _summary_lines(result) -> list[str]:
                  f"({per:.3g} s/epoch), evaluation {t['evaluate']:.2f} s"
                  + (f", chemical forward (all splits) {t['chemical_eval']:.2f} s"
                     if t.get("chemical_eval") else "")
+                 + (f", stochastic forward (test, at Ω) {t['stochastic_eval']:.2f} s"
+                    if t.get("stochastic_eval") else "")
                  + f", total {t['total']:.1f} s")
     return lines
 
@@ -514,7 +516,7 @@ def predict_cmd(run_dir, input_csv, output_csv, model_units, use_ideal):
         from ..tasks import read_feature_columns
         X_raw = read_feature_columns(input_csv, model.feature_names)
     if X_raw is None:
-        X_raw = read_inputs_csv(input_csv, model.spec.inputs)
+        X_raw = read_inputs_csv(input_csv, model.spec.inputs, model.feature_names)
     X = X_raw if model_units else model.model_inputs(X_raw)
     Yhat, how = None, "ideal"
     if not use_ideal and (run / "config.json").is_file():

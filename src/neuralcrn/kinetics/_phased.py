@@ -143,7 +143,7 @@ def count_state(concentrations, volume: float, species, what: str = "state") -> 
         why = ("is negative" if v < 0 else "is not finite" if not np.isfinite(v) else
                f"gives {v * volume:.4g} molecules at Ω = {volume:g}, more than a stochastic "
                f"simulation can count exactly (2^53); use a smaller Ω or the ODE")
-        raise SimulationError(f"{what}: amount of species {s!r} ({v!r}) {why}")
+        raise SimulationError(f"{what}: amount of species {s!r} ({float(v)!r}) {why}")
     return n
 
 

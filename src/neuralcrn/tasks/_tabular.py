@@ -520,6 +520,12 @@ def make_encoding(table: Table, kind: str | None) -> Encoding:
                             f"classification needs at least 2")
         return Encoding("classification", table.target_names, onehot_columns=True)
     labels = sorted({_class_text(v) for v in table.targets[:, 0]})
+    nums = [_number(v) for v in labels]
+    if len(labels) > 20 and all(v is not None for v in nums) and \
+            any(v != round(v) for v in nums):
+        raise DataError(f"{table.source}: target column {table.target_names[0]!r} holds "
+                        f"{len(labels)} distinct numbers in {table.n} rows, not all integers — "
+                        f"a continuous target, not class labels (use --kind regression)")
     if len(labels) < 2:
         raise DataError(f"{table.source}: target column {table.target_names[0]!r} has only one "
                         f"class ({labels[0]!r}); a classification needs at least 2")

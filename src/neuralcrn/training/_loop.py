@@ -49,7 +49,7 @@ from ._resume import CHECKPOINT_SECONDS
 from ._chemical import (SCHEDULE_NAMES, ChemicalSetup, SolverSettings, chemical_setup,
                         PREDICT_CHUNK, imperfect_setup, padded_chunks)
 from ._stochastic import (DEFAULT_CLE_DT, DEFAULT_CLE_RTOL, DEFAULT_EPSILON,
-                          check_stochastic_config, stochastic_parts)
+                          check_countable, check_stochastic_config, stochastic_parts)
 from ..tasks import epoch_order, get_task
 
 __all__ = ["TrainConfig", "TrainResult", "train", "evaluate_params", "MODES"]
@@ -759,6 +759,8 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None,
         if resume is None:
             params = [_initial_params(config, run.task, run.spec, s) for s in run.seeds]
             if stochastic:  # the parameters become counts: round(Ω·θ) molecules
+                for p in params:
+                    check_countable(setup.initial_state(p), config.volume, setup.circuit.species)
                 params = [setup.read_params(_counts_state(setup, p, config.volume))
                           for p in params]
             param_hist = [[p] for p in params]

@@ -235,12 +235,13 @@ def _is_number(text: str) -> bool:
         return False
 
 
-def read_inputs_csv(path, d: int) -> np.ndarray:
+def read_inputs_csv(path, d: int, names=None) -> np.ndarray:
     """Read input points from a CSV file: one point per line, ``d`` comma-separated numbers.
 
     An optional header line (the first non-blank line, if none of its fields is a number) is
     skipped; blank lines and lines starting with ``#`` are ignored. Raises :class:`DataError`
-    naming the file and line for a wrong number of columns, a non-number, NaN or infinity.
+    naming the file and line for a wrong number of columns, a non-number, NaN or infinity
+    (with ``names``, the model's ``d`` feature names: a header that lacks some names them).
     """
     from ..tasks._tabular import read_text
     path = Path(path)
@@ -266,8 +267,10 @@ def read_inputs_csv(path, d: int) -> np.ndarray:
         if bad is not None and first and not any(_is_number(f) for f in fields):
             first = False               # a header: no field of it is a number
             if len(fields) != d:
+                missing = [n for n in (names or ()) if n not in fields]
                 raise DataError(f"{path}:{lineno}: header has {len(fields)} columns, the model "
-                                f"has {d} inputs")
+                                f"has {d} inputs" + (f" (missing: {', '.join(missing)})"
+                                                     if missing else ""))
             continue
         first = False
         if len(fields) != d:

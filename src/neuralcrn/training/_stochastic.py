@@ -139,6 +139,20 @@ def firing_priority(setup, state, sample=None) -> np.ndarray:
     return np.asarray(out)
 
 
+def check_countable(state, volume: float, species) -> None:
+    """Refuse a training state ``(S,)`` (concentrations) of which every non-zero amount rounds to
+    0 molecules at Ω = ``volume`` (the circuit would start without parameters or drive and learn
+    nothing): SimulationError naming the largest amount."""
+    c = np.asarray(state, dtype=np.float64)
+    if np.any(c > 0) and not np.any(np.rint(c * volume) > 0):
+        big = int(np.argmax(c))
+        raise SimulationError(
+            f"at Ω = {volume:g} every amount of the training state rounds to 0 molecules (the "
+            f"largest, species {species[big]!r} = {float(c[big]):g}, is "
+            f"{float(c[big]) * volume:.3g} molecules): the circuit would hold no parameters; "
+            f"use a larger Ω (the tasks learn from Ω ≈ 10–1000 on, docs/stochastic.md)")
+
+
 def stochastic_protocol(setup, volume: float, priority=None) -> StochasticProtocol:
     """The :class:`StochasticProtocol` of a :class:`~neuralcrn.training.ChemicalSetup` (its
     circuit and ``StepProgram``) at Ω = ``volume``; ``priority`` ``(P, R)`` orders each phase's
@@ -190,11 +204,20 @@ def check_stochastic_config(config) -> None:
         if not real(config.volume) or not np.isfinite(config.volume) or config.volume <= 0:
             raise SpecError(f"volume Ω must be a finite number > 0, got {config.volume!r}")
     if not real(config.tau_epsilon) or not 0 < config.tau_epsilon < 1:
-        raise SpecError(f"tau_epsilon must be in (0, 1), got {config.tau_epsilon!r}")
+        raise SpecError(f"tau_epsilon (--tau-epsilon) must be in (0, 1), got "
+                        f"{config.tau_epsilon!r}")
     if not real(config.cle_dt) or not np.isfinite(config.cle_dt) or config.cle_dt <= 0:
-        raise SpecError(f"cle_dt must be a finite number > 0, got {config.cle_dt!r}")
+        raise SpecError(f"cle_dt (--cle-dt) must be a finite number > 0, got {config.cle_dt!r}")
     if not real(config.cle_rtol) or not 0 <= config.cle_rtol < 1:
-        raise SpecError(f"cle_rtol must be in [0, 1), got {config.cle_rtol!r}")
+        raise SpecError(f"cle_rtol (--cle-rtol) must be in [0, 1), got {config.cle_rtol!r}")
+    # a method's own option set for another method would be ignored without a word: refuse it
+    for name, flag, value, default, method in (
+            ("tau_epsilon", "--tau-epsilon", config.tau_epsilon, DEFAULT_EPSILON, "tau-leap"),
+            ("cle_dt", "--cle-dt", config.cle_dt, DEFAULT_CLE_DT, "cle"),
+            ("cle_rtol", "--cle-rtol", config.cle_rtol, DEFAULT_CLE_RTOL, "cle")):
+        if value != default and config.kinetics != method:
+            raise SpecError(f"{name} ({flag}) = {value!r} applies only to kinetics {method!r}, "
+                            f"not {config.kinetics!r}")
 
 
 def stochastic_parts(config, setup, seeds) -> "StochasticEpoch":
@@ -457,8 +480,12 @@ def train_stochastic_point(task: str, kinetics: str, volume: float, seed: int = 
     from ._loop import TrainConfig, train
     stochastic = kinetics != "ode"
     cfg = TrainConfig(task=task, epochs=epochs, seed=seed, spec=spec, kinetics=kinetics,
-                      volume=float(volume) if stochastic else None, tau_epsilon=epsilon,
-                      cle_dt=cle_dt, cle_rtol=cle_rtol, chemical_eval=chemical_eval,
+                      volume=float(volume) if stochastic else None,
+                      # each method's own options only (the others are refused when set)
+                      tau_epsilon=epsilon if kinetics == "tau-leap" else DEFAULT_EPSILON,
+                      cle_dt=cle_dt if kinetics == "cle" else DEFAULT_CLE_DT,
+                      cle_rtol=cle_rtol if kinetics == "cle" else DEFAULT_CLE_RTOL,
+                      chemical_eval=chemical_eval,
                       ideal_reference=ideal_reference, eval_every=0,
                       rate_noise=rate_noise, leak=leak, wash_residual=wash_residual)
     from ..tasks import get_task
