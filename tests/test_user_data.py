@@ -223,6 +223,13 @@ def test_separate_validation_and_test_files(tmp_path):
     bad = _write_csv(tmp_path / "bad.csv", X[:10], y[:10], header=("a", "b", "d", "kind"))
     with pytest.raises(DataError, match="differ"):
         csv_task(tr, "kind", test=bad)
+    # the same columns in another order are matched by name (as predict does)
+    perm = tmp_path / "perm.csv"
+    perm.write_text("kind,c,a,b\n" + "".join(f"{t},{x[2]:.6g},{x[0]:.6g},{x[1]:.6g}\n"
+                                              for x, t in zip(X[75:], y[75:])))
+    reordered = csv_task(tr, "kind", val=va, test=perm).make_data(3)
+    np.testing.assert_array_equal(reordered.X_test, ds.X_test)
+    np.testing.assert_array_equal(reordered.Y_test, ds.Y_test)
     unseen = _write_csv(tmp_path / "unseen.csv", X[:3], ["alpha", "delta", "beta"])
     with pytest.raises(DataError, match=r"unseen.csv:3: column 'kind' \(column 4\): class "
                                         r"'delta' does not occur"):
@@ -383,3 +390,31 @@ def test_predict_header_names_the_missing_features(tmp_path):
     with pytest.raises(DataError, match=r"miss.csv:1: header has 2 columns, the model has 3 "
                                         r"inputs \(missing: x3\)"):
         read_inputs_csv(f, 3, ("x1", "x2", "x3"))
+
+
+def test_two_targets_in_different_units_get_one_rmse_each(tmp_path):
+    """Targets of different spread (≈ 1 and ≈ 100): metrics.json has each one's RMSE in its own
+    units beside the joint one, and they agree with model.json evaluated independently."""
+    rng = np.random.default_rng(5)
+    X = rng.normal(size=(80, 2))
+    Y = np.column_stack([X[:, 0] + 0.1 * rng.normal(size=80),
+                         100 * X[:, 1] + 5 * rng.normal(size=80)])
+    f = tmp_path / "two.csv"
+    f.write_text("a,b,y1,y2\n" + "".join(f"{a:.5f},{b:.5f},{u:.5f},{v:.4f}\n"
+                                         for (a, b), (u, v) in zip(X, Y)))
+    out = tmp_path / "run"
+    res = CliRunner().invoke(main, ["train", "--data", str(f), "--target", "y1,y2", "--mode",
+                                    "ideal", "--epochs", "5", "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "test RMSE in the data's units: y1 " in res.output and ", y2 " in res.output
+    from neuralcrn.training import read_config
+    model = json.loads((out / "model.json").read_text())
+    ds = task_from_source(read_config(out).data).make_data(0)
+    Yhat, _ = evaluate_model_json(model, ds.raw_inputs(ds.X_test))
+    err = Yhat - ds.raw_outputs(ds.Y_test)
+    m = json.loads((out / "metrics.json").read_text())["test"]
+    assert m["rmse_1"] == pytest.approx(float(np.sqrt(np.mean(err[:, 0] ** 2))), rel=1e-6)
+    assert m["rmse_2"] == pytest.approx(float(np.sqrt(np.mean(err[:, 1] ** 2))), rel=1e-6)
+    assert m["rmse"] == pytest.approx(float(np.sqrt(np.mean(np.sum(err ** 2, axis=1)))),
+                                      rel=1e-6)
+    assert m["rmse_2"] > 10 * m["rmse_1"]

@@ -103,8 +103,19 @@ def _summary_lines(result) -> list[str]:
     lines += _stochastic_forward_lines(result)
     if "rmse" in m["test"] and m["test"]["rmse"] is not None and np.any(
             np.asarray(result.dataset.y_scale) != 1):
-        lines.append(f"test RMSE in the data's units: {m['test']['rmse']:.4g} (½MSE above is in "
-                     f"the model's standardised units)")
+        per = [m["test"][f"rmse_{k}"] for k in range(1, 1 + len(m["test"]))
+               if f"rmse_{k}" in m["test"]]
+        names = tuple(getattr(result.dataset, "target_names", ()) or ())
+        if per:
+            names = names if len(names) == len(per) else tuple(f"y{k + 1}" for k in
+                                                               range(len(per)))
+            each = ", ".join(f"{n} {v:.4g}" for n, v in zip(names, per))
+            lines.append(f"test RMSE in the data's units: {each} (all targets together "
+                         f"{m['test']['rmse']:.4g}; ½MSE above is in the model's standardised "
+                         f"units)")
+        else:
+            lines.append(f"test RMSE in the data's units: {m['test']['rmse']:.4g} (½MSE above "
+                         f"is in the model's standardised units)")
     if "vs_ideal_training" in m:
         lines.append(_vs_ideal_line(result))
     lines += _stochastic_lines(result)

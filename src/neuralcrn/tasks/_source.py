@@ -56,7 +56,8 @@ def csv_task(path, target, *, kind: str | None = None, val=None, test=None,
              fractions=DEFAULT_FRACTIONS, scaling: str = "standard", name: str | None = None,
              **model):
     """A task from a CSV file (header row; ``target`` names the target column(s); every other
-    column is a numeric feature). ``val``/``test``: optional CSV files with the same columns.
+    column is a numeric feature). ``val``/``test``: optional CSV files with the same columns
+    (in any order: matched by name).
     Other options as :func:`~neuralcrn.tasks.tabular_task` (``model``, ``epochs``, ``init``).
     The task's ``source`` records the absolute paths, options and the files' SHA-256."""
     path = Path(path)

@@ -15,6 +15,7 @@ fewer than two classes, a class with too few samples for the split.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import math
 from dataclasses import dataclass
@@ -559,11 +560,20 @@ def _check_constant(table: Table) -> None:
                             f"(every row is {col[0]:g}); it carries no information — drop it")
 
 
-def _check_same_columns(ref: Table, other: Table) -> None:
-    if other.features != ref.features or other.target_names != ref.target_names:
+def _same_columns(ref: Table, other: Table) -> Table:
+    """``other`` with its columns in ``ref``'s order (matched by name, as ``predict`` does);
+    DataError when the names differ."""
+    if other.features == ref.features and other.target_names == ref.target_names:
+        return other
+    if sorted(other.features) != sorted(ref.features) or \
+            sorted(other.target_names) != sorted(ref.target_names):
         raise DataError(f"{other.source}: columns {', '.join(other.features + other.target_names)}"
                         f" differ from {ref.source}'s "
                         f"{', '.join(ref.features + ref.target_names)}")
+    fcol = [other.features.index(n) for n in ref.features]
+    tcol = [other.target_names.index(n) for n in ref.target_names]
+    return dataclasses.replace(other, X=other.X[:, fcol], targets=other.targets[:, tcol],
+                               features=ref.features, target_names=ref.target_names)
 
 
 # ------------------------------------------------------------------ the data set of a seed
@@ -663,9 +673,10 @@ def tabular_task(table: Table, *, name: str, kind: str | None = None, val: Table
     enc = Encoding(enc.kind, enc.classes, enc.onehot_columns, standardise_targets)
     if check_constant:
         _check_constant(table)
+    val = _same_columns(table, val) if val is not None else None
+    test = _same_columns(table, test) if test is not None else None
     for other in (val, test):
         if other is not None:
-            _check_same_columns(table, other)
             if enc.kind == "classification":
                 encode_labels(other, enc)
             else:

@@ -317,6 +317,9 @@ def _metrics_of(dataset, pred, Y) -> dict:
         # root mean square error in the data's units (targets may be standardised)
         err = (pred - np.asarray(Y, dtype=float)) * np.asarray(dataset.y_scale)
         out["rmse"] = float(np.sqrt(np.mean(np.sum(err ** 2, axis=1))))
+        if err.shape[1] > 1:      # targets in different units: each one's RMSE as well
+            for k, v in enumerate(np.sqrt(np.mean(err ** 2, axis=0))):
+                out[f"rmse_{k + 1}"] = float(v)
     return out
 
 
@@ -337,7 +340,8 @@ def _stacked(dataset, splits) -> np.ndarray:
 def evaluate_params(spec: ModelSpec, params: Params, dataset, splits=("train", "val", "test"),
                     solver=None) -> dict:
     """``{split: {"loss": ½MSE, "accuracy": float or None}}`` of the ideal predictor (plus
-    ``"rmse"``, the root mean square error in the data's units, for regression)."""
+    ``"rmse"``, the root mean square error in the data's units, for regression: √ of the mean
+    over points of ‖ŷ − y‖²; with several targets also ``"rmse_1"``, ``"rmse_2"``, … per output)."""
     pred = predict_params(spec, params, _stacked(dataset, splits), solver)
     return _split_metrics(dataset, splits, pred)
 
