@@ -77,13 +77,24 @@ def test_stochastic_training_learns():
     (dict(kinetics="cle", volume=10.0, mode="ideal"), "mode 'chemical'"),
     (dict(kinetics="tau-leap", volume=10.0, tau_epsilon=2.0), "tau_epsilon"),
     (dict(kinetics="cle", volume=10.0, cle_dt=0.0), "cle_dt"),
-    (dict(kinetics="ssa", volume=10.0, tau_epsilon=0.1), "applies only to kinetics 'tau-leap'"),
-    (dict(tau_epsilon=0.1), "applies only to kinetics 'tau-leap', not 'ode'"),
-    (dict(kinetics="tau-leap", volume=10.0, cle_dt=0.1), "cle_dt .--cle-dt. = 0.1 applies only"),
 ])
 def test_bad_configurations(kw, match):
     with pytest.raises(SpecError, match=match):
         TrainConfig(task="xor", **kw)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--kinetics", "ssa", "--volume", "10", "--tau-epsilon", "0.1"],
+     "--tau-epsilon 0.1 applies only to --kinetics tau-leap, not ssa"),
+    (["--cle-dt", "0.1"], "--cle-dt 0.1 applies only to --kinetics cle, not ode"),
+    (["--kinetics", "tau-leap", "--volume", "1e4", "--cle-rtol", "1e-4"],
+     "--cle-rtol 0.0001 applies only to --kinetics cle, not tau-leap"),
+])
+def test_cli_refuses_another_methods_option(tmp_path, args, message):
+    res = CliRunner().invoke(main, ["train", "linear-regression", "--epochs", "1", "--out",
+                                    str(tmp_path / "r")] + args)
+    assert res.exit_code == 1 and message in res.output, res.output
+    assert "Traceback" not in res.output and not (tmp_path / "r").exists()
 
 
 def test_amounts_too_large_to_count_are_refused():

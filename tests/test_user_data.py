@@ -230,6 +230,10 @@ def test_separate_validation_and_test_files(tmp_path):
     reordered = csv_task(tr, "kind", val=va, test=perm).make_data(3)
     np.testing.assert_array_equal(reordered.X_test, ds.X_test)
     np.testing.assert_array_equal(reordered.Y_test, ds.Y_test)
+    perm.write_text(perm.read_text() + "zeta,0,0,0\n")      # messages keep the file's columns
+    with pytest.raises(DataError, match=r"perm.csv:47: column 'kind' \(column 1\): class "
+                                        r"'zeta' does not occur"):
+        csv_task(tr, "kind", test=perm)
     unseen = _write_csv(tmp_path / "unseen.csv", X[:3], ["alpha", "delta", "beta"])
     with pytest.raises(DataError, match=r"unseen.csv:3: column 'kind' \(column 4\): class "
                                         r"'delta' does not occur"):

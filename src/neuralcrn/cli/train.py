@@ -62,6 +62,17 @@ def _test_name(ds) -> str:
             "split": "test (held out)"}.get(ds.test_kind, "test")
 
 
+def _check_method_options(kinetics: str, tau_epsilon, cle_dt, cle_rtol) -> None:
+    """A method's own option given on the command line for another kinetics would be ignored
+    without a word: refuse it (SpecError naming the flag)."""
+    from ..errors import SpecError
+    for flag, value, method in (("--tau-epsilon", tau_epsilon, "tau-leap"),
+                                ("--cle-dt", cle_dt, "cle"), ("--cle-rtol", cle_rtol, "cle")):
+        if value is not None and kinetics != method:
+            raise SpecError(f"{flag} {value:g} applies only to --kinetics {method}, not "
+                            f"{kinetics}")
+
+
 def _summary_lines(result) -> list[str]:
     """The run's numbers: the headline (chemical forward pass in chemical mode) first, the ideal
     predictor on the learned parameters beside it, then the distance from ideal training."""
@@ -105,16 +116,17 @@ def _summary_lines(result) -> list[str]:
             np.asarray(result.dataset.y_scale) != 1):
         per = [m["test"][f"rmse_{k}"] for k in range(1, 1 + len(m["test"]))
                if f"rmse_{k}" in m["test"]]
+        who = f" (seed {result.config.seed})" if len(result.metrics) > 1 else ""
         names = tuple(getattr(result.dataset, "target_names", ()) or ())
         if per:
             names = names if len(names) == len(per) else tuple(f"y{k + 1}" for k in
                                                                range(len(per)))
             each = ", ".join(f"{n} {v:.4g}" for n, v in zip(names, per))
-            lines.append(f"test RMSE in the data's units: {each} (all targets together "
+            lines.append(f"test RMSE in the data's units{who}: {each} (all targets together "
                          f"{m['test']['rmse']:.4g}; ½MSE above is in the model's standardised "
                          f"units)")
         else:
-            lines.append(f"test RMSE in the data's units: {m['test']['rmse']:.4g} (½MSE above "
+            lines.append(f"test RMSE in the data's units{who}: {m['test']['rmse']:.4g} (½MSE above "
                          f"is in the model's standardised units)")
     if "vs_ideal_training" in m:
         lines.append(_vs_ideal_line(result))
@@ -389,6 +401,7 @@ def train_cmd(ctx, task, data_csv, target, kind, val_csv, test_csv, split_text, 
                       ideal_reference=cfg.ideal_reference and not no_ideal_reference)
     if eval_every is not None:
         cfg = cfg.replace(eval_every=eval_every)
+    _check_method_options(kinetics or cfg.kinetics, tau_epsilon, cle_dt, cle_rtol)
     stoch = {k: v for k, v in (("kinetics", kinetics), ("volume", volume),
                                ("tau_epsilon", tau_epsilon), ("cle_dt", cle_dt),
                                ("cle_rtol", cle_rtol)) if v is not None}

@@ -52,6 +52,8 @@ class Table:
     rows:       ``(N,)`` the line number of each row in ``source`` (CSV) or the row index
                 (arrays), for messages.
     row_word:   ``"line"`` (files) or ``"row"`` (arrays).
+    header:     the column names in the source's own order (a file's header), for the column
+                numbers in messages; empty: features, then targets.
     """
 
     X: np.ndarray
@@ -61,6 +63,7 @@ class Table:
     source: str
     rows: np.ndarray
     row_word: str = "line"
+    header: tuple[str, ...] = ()
 
     @property
     def n(self) -> int:
@@ -75,7 +78,7 @@ class Table:
         r = int(self.rows[i])
         loc = f"{self.source}:{r}" if self.row_word == "line" else f"{self.source}: row {r}"
         if column is not None:
-            cols = self.features + self.target_names
+            cols = self.header or self.features + self.target_names
             loc += f": column {column!r} (column {cols.index(column) + 1})" \
                 if column in cols else f": column {column!r}"
         return loc
@@ -223,7 +226,8 @@ def read_csv_table(path, target) -> Table:
                 raise DataError(f"{path}:{lineno}: column {names[j]!r} (column {j + 1}): missing "
                                 f"target value {f!r}")
             T[i, k] = f
-    return Table(X, T, tuple(names[j] for j in feat_idx), tuple(target), str(path), lines)
+    return Table(X, T, tuple(names[j] for j in feat_idx), tuple(target), str(path), lines,
+                 header=tuple(names))
 
 
 def _numeric_columns(path, hline: int, names, rows, columns) -> np.ndarray:
@@ -565,7 +569,8 @@ def _same_columns(ref: Table, other: Table) -> Table:
     DataError when the names differ."""
     if other.features == ref.features and other.target_names == ref.target_names:
         return other
-    if sorted(other.features) != sorted(ref.features) or \
+    names = ref.features + ref.target_names
+    if sorted(other.features) != sorted(ref.features) or len(set(names)) != len(names) or \
             sorted(other.target_names) != sorted(ref.target_names):
         raise DataError(f"{other.source}: columns {', '.join(other.features + other.target_names)}"
                         f" differ from {ref.source}'s "
@@ -673,14 +678,17 @@ def tabular_task(table: Table, *, name: str, kind: str | None = None, val: Table
     enc = Encoding(enc.kind, enc.classes, enc.onehot_columns, standardise_targets)
     if check_constant:
         _check_constant(table)
-    val = _same_columns(table, val) if val is not None else None
-    test = _same_columns(table, test) if test is not None else None
+    checked = []
     for other in (val, test):
         if other is not None:
-            if enc.kind == "classification":
-                encode_labels(other, enc)
+            same = _same_columns(table, other)    # the file's own column numbers in messages:
+            if enc.kind == "classification":      # check it before reordering
+                encode_labels(same if enc.onehot_columns else other, enc)
             else:
                 other.numeric_targets()
+            other = same
+        checked.append(other)
+    val, test = checked
     f = _fractions(fractions)
     for given, share, what in ((val, f[1], "validation"), (test, f[2], "test")):
         if given is None and share == 0:
