@@ -141,7 +141,7 @@ def test_cli_stochastic_run_folder(tmp_path):
                                   "30", "--epochs", "1", "--out", str(out), "-q",
                                   "--no-chemical-eval"])
     assert r.exit_code == 0, r.output
-    assert "ssa forward at Ω = 30" in r.output and "reaction firings" in r.output
+    assert "test (ssa, Ω = 30)" in r.output and "reaction firings" in r.output
     cfg = json.loads((out / "config.json").read_text())
     assert cfg["kinetics"] == "ssa" and cfg["volume"] == 30.0
     m = json.loads((out / "metrics.json").read_text())

@@ -28,16 +28,18 @@ def _stochastic_forward_lines(result) -> list[str]:
     if not result.stochastic:
         return []
     c = result.config
-    name = f"test, {c.kinetics} forward at Ω = {c.volume:g}"
-    note = ("(the rows above: the ODE forward pass from the learned counts / Ω)"
-            if result.metrics[0]["evaluated_by"] == "chemical forward pass" else
-            "(the rows above: the ideal predictor on the learned counts / Ω)")
+    above = ("the ODE forward pass from the learned counts / Ω"
+             if result.metrics[0]["evaluated_by"] == "chemical forward pass" else
+             "the ideal predictor on the learned counts / Ω")
+    note = (f"the rows above are {above}; the forward pass simulated with {c.kinetics} at "
+            f"Ω = {c.volume:g} answers:")
+    name = f"test ({c.kinetics}, Ω = {c.volume:g})"
     if c.replicates == 1:
         r = result.metrics[0]["test_stochastic_forward"]
-        return [f"{name:26s} {_fmt_loss(r):>10s} {_fmt_acc(r.get('accuracy')):>9s}", note]
+        return [note, f"{name:26s} {_fmt_loss(r):>10s} {_fmt_acc(r.get('accuracy')):>9s}"]
     s = result.summary
-    return [f"{name:26s} {_fmt_stat(s.get('test_stochastic_forward.loss')):>18s} "
-            f"{_fmt_stat(s.get('test_stochastic_forward.accuracy'), True):>16s}", note]
+    return [note, f"{name:26s} {_fmt_stat(s.get('test_stochastic_forward.loss')):>18s} "
+                  f"{_fmt_stat(s.get('test_stochastic_forward.accuracy'), True):>16s}"]
 
 
 def _fmt_loss(r):
