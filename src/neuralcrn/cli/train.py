@@ -116,20 +116,17 @@ def _summary_lines(result) -> list[str]:
     lines += _stochastic_forward_lines(result)
     if "rmse" in m["test"] and m["test"]["rmse"] is not None and np.any(
             np.asarray(result.dataset.y_scale) != 1):
-        per = [m["test"][f"rmse_{k}"] for k in range(1, 1 + len(m["test"]))
-               if f"rmse_{k}" in m["test"]]
+        t = m["test"]
         who = f" (seed {result.config.seed})" if len(result.metrics) > 1 else ""
-        names = tuple(getattr(result.dataset, "target_names", ()) or ())
-        if per:
-            names = names if len(names) == len(per) else tuple(f"y{k + 1}" for k in
-                                                               range(len(per)))
-            each = ", ".join(f"{n} {v:.4g}" for n, v in zip(names, per))
-            lines.append(f"test RMSE in the data's units{who}: {each} (all targets together "
-                         f"{m['test']['rmse']:.4g}; ½MSE above is in the model's standardised "
-                         f"units)")
-        else:
-            lines.append(f"test RMSE in the data's units{who}: {m['test']['rmse']:.4g} (½MSE above "
-                         f"is in the model's standardised units)")
+        value = f"{t['rmse']:.4g} ("
+        count = sum(1 for k in t if k.startswith("rmse_"))    # rmse_1 … per target, if several
+        if count:
+            names = tuple(getattr(result.dataset, "target_names", ()) or ())
+            names = names if len(names) == count else tuple(f"y{k}" for k in range(1, count + 1))
+            value = (", ".join(f"{n} {t[f'rmse_{k}']:.4g}" for k, n in enumerate(names, 1))
+                     + f" (all targets together {t['rmse']:.4g}; ")
+        lines.append(f"test RMSE in the data's units{who}: {value}½MSE above is in the model's "
+                     f"standardised units)")
     if "vs_ideal_training" in m:
         lines.append(_vs_ideal_line(result))
     lines += _stochastic_lines(result)

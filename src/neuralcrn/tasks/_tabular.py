@@ -565,8 +565,9 @@ def _check_constant(table: Table) -> None:
 
 
 def _same_columns(ref: Table, other: Table) -> Table:
-    """``other`` with its columns in ``ref``'s order (matched by name, as ``predict`` does);
-    DataError when the names differ."""
+    """``other`` with its columns in ``ref``'s order (matched by name, as ``predict`` does; its
+    ``header`` keeps its own order, so messages number its columns as it has them); DataError
+    when the names differ."""
     if other.features == ref.features and other.target_names == ref.target_names:
         return other
     names = ref.features + ref.target_names
@@ -578,7 +579,8 @@ def _same_columns(ref: Table, other: Table) -> Table:
     fcol = [other.features.index(n) for n in ref.features]
     tcol = [other.target_names.index(n) for n in ref.target_names]
     return dataclasses.replace(other, X=other.X[:, fcol], targets=other.targets[:, tcol],
-                               features=ref.features, target_names=ref.target_names)
+                               features=ref.features, target_names=ref.target_names,
+                               header=other.header or other.features + other.target_names)
 
 
 # ------------------------------------------------------------------ the data set of a seed
@@ -678,17 +680,13 @@ def tabular_task(table: Table, *, name: str, kind: str | None = None, val: Table
     enc = Encoding(enc.kind, enc.classes, enc.onehot_columns, standardise_targets)
     if check_constant:
         _check_constant(table)
-    checked = []
+    val, test = (None if other is None else _same_columns(table, other) for other in (val, test))
     for other in (val, test):
         if other is not None:
-            same = _same_columns(table, other)    # the file's own column numbers in messages:
-            if enc.kind == "classification":      # check it before reordering
-                encode_labels(same if enc.onehot_columns else other, enc)
+            if enc.kind == "classification":
+                encode_labels(other, enc)
             else:
                 other.numeric_targets()
-            other = same
-        checked.append(other)
-    val, test = checked
     f = _fractions(fractions)
     for given, share, what in ((val, f[1], "validation"), (test, f[2], "test")):
         if given is None and share == 0:

@@ -440,8 +440,11 @@ def _check_finite(state, losses, epoch, seeds):
 
 
 def _counts_state(setup: ChemicalSetup, params: Params, volume: float) -> np.ndarray:
-    """The initial state of ``params`` rounded to molecule counts: round(Ω·x)/Ω."""
-    return np.rint(setup.initial_state(params) * volume) / volume
+    """The initial state of ``params`` rounded to molecule counts: round(Ω·x)/Ω
+    (SimulationError from :func:`check_countable` if nothing of it is left)."""
+    state = setup.initial_state(params)
+    check_countable(state, volume, setup.circuit.species)
+    return np.rint(state * volume) / volume
 
 
 def _warm_predictor(spec: ModelSpec, solver) -> float:
@@ -763,8 +766,6 @@ def train(config: TrainConfig, *, task=None, progress: bool = False, log=None,
         if resume is None:
             params = [_initial_params(config, run.task, run.spec, s) for s in run.seeds]
             if stochastic:  # the parameters become counts: round(Ω·θ) molecules
-                for p in params:
-                    check_countable(setup.initial_state(p), config.volume, setup.circuit.species)
                 params = [setup.read_params(_counts_state(setup, p, config.volume))
                           for p in params]
             param_hist = [[p] for p in params]

@@ -143,8 +143,8 @@ def check_countable(state, volume: float, species) -> None:
     """Refuse a training state ``(S,)`` (concentrations) of which every non-zero amount rounds to
     0 molecules at Ω = ``volume`` (the circuit would start without parameters or drive and learn
     nothing): SimulationError naming the largest amount."""
-    c = np.asarray(state, dtype=np.float64).reshape(-1)
-    if c.size != len(species):
+    c = np.asarray(state, dtype=np.float64)
+    if c.shape != (len(species),):
         raise ValueError(f"check_countable takes one state of {len(species)} species, got "
                          f"shape {np.shape(state)}")
     if np.any(c > 0) and not np.any(np.rint(c * volume) > 0):
