@@ -11,7 +11,8 @@ Layers (lower never import higher):
 - ``neuralcrn.plots``     — matplotlib figures
 - ``neuralcrn.cli``       — the ``neuralcrn`` command
 
-Importing neuralcrn enables JAX float64 (``jax_enable_x64``).
+Importing neuralcrn enables JAX float64 (``jax_enable_x64``). ``enable_compilation_cache()`` keeps
+compiled programs on disk for later processes (the ``neuralcrn`` command does it by default).
 """
 
 import jax as _jax
@@ -20,7 +21,9 @@ _jax.config.update("jax_enable_x64", True)
 
 from .errors import NeuralCRNError  # noqa: E402
 from .chemistry import Reaction, ReactionNetwork, DualRail, compose  # noqa: E402
+from ._compilation_cache import enable_compilation_cache  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["Reaction", "ReactionNetwork", "DualRail", "compose", "NeuralCRNError", "__version__"]
+__all__ = ["Reaction", "ReactionNetwork", "DualRail", "compose", "NeuralCRNError",
+           "enable_compilation_cache", "__version__"]
