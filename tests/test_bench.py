@@ -168,3 +168,25 @@ def test_stochastic_bench_entry(quick_results):
     assert st["ode"]["per_step_s"] > 0 and all(m["per_step_s"] > 0 for m in st["methods"])
     assert "ssa_events_per_second" in {t["name"] for t in res["targets"]}
     assert "Stochastic training, XOR training circuit" in text
+
+
+def test_cached_training_run_in_fresh_processes():
+    """The ``cached`` training entry: two fresh processes share a temporary compilation cache;
+    both train the same run (same final loss), the second one loads what the first compiled,
+    and the target and the Markdown row are built from it."""
+    from neuralcrn.bench._runner import evaluate_targets
+    from neuralcrn.bench._training import cached_run
+
+    c = cached_run("xor", epochs=1)
+    assert c["epochs"] == 1 and c["samples"] >= 100 and c["fill_wall_s"] > 0
+    assert c["same_result"] and c["final_metrics"]["test.loss"]["mean"] > 0
+    t = c["timings"]
+    assert abs(t["setup"] + t["compile"] + t["train"] + t["evaluate"] - t["total"]) \
+        <= 0.05 * t["total"] + 0.05
+    run = {"circuit": "xor", "annihilation": 100.0, "single": {**c, "final_metrics": {}},
+           "cached": c}
+    targets = {x["name"]: x for x in evaluate_targets(
+        {"config": {"quick": False}, "benchmarks": {"training": {"runs": [run]}}})}
+    cached = targets["xor_training_wall_cached[xor]"]
+    assert cached["value"] == c["wall_s"] and cached["met"] == (c["wall_s"] <= 5.0)
+    assert "filled the cache" in cached["detail"]

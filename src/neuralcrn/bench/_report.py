@@ -155,7 +155,8 @@ def _training_rows(run: dict) -> list[list[str]]:
     """Rows (label, samples × epochs, wall, setup, compile, epochs, evaluation, per epoch, per
     step) of one circuit's training runs."""
     rows = []
-    labels = [("single", "cold"), ("warm", "second run"), ("evaluated", "eval every epoch")]
+    labels = [("single", "cold"), ("warm", "second run"), ("evaluated", "eval every epoch"),
+              ("cached", "new process, compilation cache warm")]
     if "replicates" in run:
         labels.append(("replicates", f"--replicates {run['replicates']['replicates']}"))
     for key, label in labels:

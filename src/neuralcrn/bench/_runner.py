@@ -54,6 +54,7 @@ class BenchConfig:
     training_circuits: tuple[str, ...] = ("xor-k1e4", "xor", "xor-k1e6")
     training_warm: bool = True       # also time a second run of the same shape
     training_evaluated: bool = True  # also time a run with per-epoch evaluation
+    training_cached: bool = True     # also time it in a process with a warm compilation cache
     replicates: int = 32
     replicate_epochs: int = 3
     roadrunner: bool = True
@@ -90,7 +91,8 @@ class BenchConfig:
                     scaling_dims=(2, 8), samples_per_epoch=4, scaling_repeats=2,
                     floor_cases=(("xor", "feedforward"),), floor_evals=2_000,
                     training_epochs=1, training_circuits=("xor",), training_warm=False,
-                    training_evaluated=False, replicates=2, replicate_epochs=1)
+                    training_evaluated=False, training_cached=False, replicates=2,
+                    replicate_epochs=1)
         base.update(kw)
         return cls(**base)
 
@@ -230,7 +232,8 @@ def _run_training(cache, config, say):
     return training_benchmark(epochs=config.training_epochs, replicates=config.replicates,
                               replicate_epochs=config.replicate_epochs,
                               circuits=config.training_circuits, warm=config.training_warm,
-                              evaluated=config.training_evaluated)
+                              evaluated=config.training_evaluated,
+                              cached=config.training_cached)
 
 
 def _run_stochastic(cache, config, say):
@@ -282,6 +285,17 @@ def evaluate_targets(results: dict) -> list[dict]:
             + (f"; with per-epoch evaluation {tr['evaluated']['wall_s']:.2f} s"
                if "evaluated" in tr else "")
             + ("" if full else " (quick run: not the paper's epoch count)")))
+        if "cached" in tr:
+            c, tc = tr["cached"], tr["cached"]["timings"]
+            out.append(Target(
+                f"xor_training_wall_cached[{name}]", f"full chemical XOR training (N × E, "
+                f"two-phase) ≤ 5 s wall, compiled programs loaded from the persistent "
+                f"compilation cache ({name}, k_ann = {tr['annihilation']:g})", c["wall_s"],
+                c["wall_s"] <= 5.0 if full else None,
+                f"second fresh process: train() wall {c['wall_s']:.2f} s = setup "
+                f"{tc['setup']:.2f} + compile {tc['compile']:.2f} + epochs {tc['train']:.2f} + "
+                f"evaluation {tc['evaluate']:.2f}; the process that filled the cache "
+                f"{c['fill_wall_s']:.2f} s"))
         if "ratios" in tr:
             r = tr["ratios"]
             key = [k for k in r if k.startswith("run_")][0]

@@ -26,13 +26,28 @@ Per circuit:
   for fewer epochs (E_r); a K-replicate run of E epochs is extrapolated from its measured setup,
   compile and per-epoch times: (setup_K + compile_K + E·epoch_K) / (setup_1 + compile_1 +
   E·epoch_1).
+* ``cached``: the single run in a fresh Python process whose compiled programs are loaded from
+  JAX's persistent compilation cache (what a second ``neuralcrn train`` finds:
+  :mod:`neuralcrn._compilation_cache`); a first process fills a temporary cache folder
+  (``cached["fill_wall_s"]``: its cold ``train()`` wall), the second one is timed;
+  ``cached["same_result"]``: both ended with bit-identical metrics. The rest of the
+  benchmark runs with the cache off, so its compile times stay cold.
 * ``final_metrics``: test-grid accuracy etc. of the single run, so the cost of a rate constant
   can be weighed against what it learns.
+
+``python -m neuralcrn.bench._training CIRCUIT EPOCHS SEED`` runs the single run of one circuit in
+this process with the compilation cache on (``NEURALCRN_COMPILATION_CACHE`` says where) and
+prints its JSON as the last line.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
 import time
 from functools import partial
 
@@ -74,20 +89,50 @@ def _run(config) -> dict:
     return out
 
 
+def _single_config(name: str, epochs: int, seed: int):
+    from ..training import TrainConfig
+
+    spec = xor_spec(annihilation=XOR_CIRCUITS[name])
+    return TrainConfig(task="xor", mode="chemical", schedule="two-phase", epochs=epochs,
+                       seed=seed, replicates=1, spec=spec, chemical_eval=False, eval_every=0,
+                       ideal_reference=False)
+
+
+def _subprocess_run(name: str, epochs: int, seed: int, cache_dir: str) -> dict:
+    from .._compilation_cache import ENV_VAR
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}
+    env[ENV_VAR] = cache_dir
+    out = subprocess.run([sys.executable, "-m", "neuralcrn.bench._training", name, str(epochs),
+                          str(seed)], env=env, capture_output=True, text=True, timeout=3600)
+    if out.returncode != 0:
+        raise RuntimeError(f"cached training run of {name} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cached_run(name: str, epochs: int = XOR_EPOCHS, seed: int = 0) -> dict:
+    """The single run of circuit ``name`` in a second fresh process that loads its compiled
+    programs from a persistent compilation cache the first one filled (module docstring)."""
+    with tempfile.TemporaryDirectory(prefix="neuralcrn-bench-cache-") as folder:
+        fill = _subprocess_run(name, epochs, seed, folder)
+        out = _subprocess_run(name, epochs, seed, folder)
+    out["fill_wall_s"] = fill["wall_s"]
+    # a loaded program is the same compiled code: the two runs' metrics are equal to the bit
+    out["same_result"] = fill["final_metrics"] == out["final_metrics"]
+    return out
+
+
 def training_benchmark(*, epochs: int = XOR_EPOCHS, replicates: int = 32,
                        replicate_epochs: int = 2, circuits: tuple[str, ...] = tuple(XOR_CIRCUITS),
-                       warm: bool = True, evaluated: bool = True, seed: int = 0) -> dict:
+                       warm: bool = True, evaluated: bool = True, cached: bool = True,
+                       seed: int = 0) -> dict:
     """Time chemical training of the paper's XOR model for each circuit of ``circuits`` (names in
     :data:`~neuralcrn.bench._circuits.XOR_CIRCUITS`). Returns a JSON-ready dict ``{"runs": [...]}``
     (see the module docstring); ``replicates`` ≤ 1 skips the replicate runs."""
-    from ..training import TrainConfig
-
     runs = []
     for name in circuits:
-        spec = xor_spec(annihilation=XOR_CIRCUITS[name])
-        base = TrainConfig(task="xor", mode="chemical", schedule="two-phase", epochs=epochs,
-                           seed=seed, replicates=1, spec=spec, chemical_eval=False, eval_every=0,
-                           ideal_reference=False)
+        base = _single_config(name, epochs, seed)
+        spec = base.spec
         out = {"circuit": name, "annihilation": spec.rates.annihilation, "task": "xor",
                "spec": spec.to_dict(), "solver": base.solver.as_kwargs(),
                "schedule": "two-phase", "single": _run(base)}
@@ -96,6 +141,8 @@ def training_benchmark(*, epochs: int = XOR_EPOCHS, replicates: int = 32,
             out["warm"] = _run(base)
         if evaluated:
             out["evaluated"] = _run(base.replace(eval_every=1))
+        if cached:
+            out["cached"] = cached_run(name, epochs, seed)
         if replicates and replicates > 1:
             rep = _run(base.replace(replicates=replicates, epochs=replicate_epochs))
             out["replicates"] = rep
@@ -111,3 +158,17 @@ def training_benchmark(*, epochs: int = XOR_EPOCHS, replicates: int = 32,
             }
         runs.append(out)
     return {"runs": runs}
+
+
+def _main(argv: list[str]) -> None:
+    from .._compilation_cache import enable_compilation_cache
+
+    name, epochs, seed = argv[0], int(argv[1]), int(argv[2])
+    enable_compilation_cache()
+    out = _run(_single_config(name, epochs, seed))
+    print(json.dumps({k: out[k] for k in ("wall_s", "timings", "epochs", "samples",
+                                          "per_epoch_train_s", "per_step_s", "final_metrics")}))
+
+
+if __name__ == "__main__":
+    _main(sys.argv[1:])
