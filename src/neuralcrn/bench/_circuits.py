@@ -56,7 +56,8 @@ def xor_spec(learning_rate: float = 0.1, annihilation: float = PAPER_ANNIHILATIO
     paper's 100; neuralcrn's own default is 1e4), other chemistry rates at their defaults.
 
     Built here on purpose: the ``xor`` task of :mod:`neuralcrn.tasks` has its own tuned default
-    model (drive "bias", n = 12, α = 4, T = 0.5), which is not the paper's configuration.
+    model (drive "bias", n = 32, a hand-made fan of hidden directions, inputs scaled to
+    [−2, 2]²; ``neuralcrn circuit --task xor``), which is not the paper's configuration.
     """
     return ModelSpec(inputs=2, outputs=1, drive="augment", augment_count=1, augment_value=0.2,
                      theta="full", nonlinearity="quadratic", alpha=0.15, T=0.4,

@@ -8,6 +8,28 @@ from ._common import ODE_METHODS, fail_cleanly, parse_assignments
 from ._group import main
 
 
+STOCHASTIC = ("ssa", "tau-leap", "cle")
+
+METHOD_OPTIONS = {"rtol": ODE_METHODS, "atol": ODE_METHODS, "max_steps": ODE_METHODS,
+                  "volume": STOCHASTIC, "runs": STOCHASTIC, "seed": STOCHASTIC,
+                  "tau": ("tau-leap",), "epsilon": ("tau-leap",), "dt": ("cle",),
+                  "cle_rtol": ("cle",)}
+"""Each method-specific option → the --method values that read it."""
+
+
+def _check_method_options(ctx: click.Context, method: str) -> None:
+    """An option typed on the command line that the chosen method does not read would be ignored
+    without a word: refuse it (a usage error naming the option and the methods it is for)."""
+    for name, methods in METHOD_OPTIONS.items():
+        if method in methods or ctx.get_parameter_source(name) is not \
+                click.core.ParameterSource.COMMANDLINE:
+            continue
+        flag = "--" + name.replace("_", "-")
+        users = ("an ODE method (auto, rodas5, tsit5, ...)" if methods is ODE_METHODS
+                 else "--method " + " / ".join(methods))
+        raise click.UsageError(f"{flag} applies to {users}, not --method {method}", ctx)
+
+
 @main.command("simulate")
 @click.argument("model")
 @click.option("--t-end", type=float, required=True, help="End time of the simulation (time units).")
@@ -60,7 +82,8 @@ def simulate_cmd(model, t_end, points, csv_out, plot_out, overrides, method, rto
 
     if not (t_end > 0 and np.isfinite(t_end)):
         raise NeuralCRNError(f"--t-end must be a finite number > 0, got {t_end}")
-    stochastic = method in ("ssa", "tau-leap", "cle")
+    _check_method_options(click.get_current_context(), method)
+    stochastic = method in STOCHASTIC
     imported = None
     if is_sbml_path(model):
         from ..chemistry.sbml import import_sbml
