@@ -15,6 +15,8 @@ import pytest
 # neuralcrn command would otherwise turn it on in CliRunner tests); tests/test_compilation_cache.py
 # turns it on in subprocesses
 os.environ["NEURALCRN_COMPILATION_CACHE"] = "off"
+os.environ.pop("JAX_COMPILATION_CACHE_DIR", None)       # a user's own JAX cache folder, too
+jax.config.update("jax_compilation_cache_dir", None)
 
 
 @pytest.fixture(autouse=True, scope="module")

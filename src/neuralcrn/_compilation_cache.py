@@ -3,22 +3,30 @@
 Every ``neuralcrn train`` process used to compile its programs (the training epoch, the chemical
 predictor, the ideal reference) from scratch: ≈ 3 s of the paper's XOR training at k_ann = 1e4 and
 ≈ 8 s of the default ``neuralcrn train xor``. JAX can keep compiled XLA executables on disk, keyed
-by the program, the compiler and the machine, and load them in a later process instead of
-compiling again (JAX documentation, "Persistent compilation cache"). A cached executable is the
-same compiled code, so results are bit-identical with and without the cache.
+by the program, the JAX / XLA versions and the compile options, and load them in a later process
+instead of compiling again (JAX documentation, "Persistent compilation cache"). A cached
+executable is the same compiled code, so results are bit-identical with and without the cache.
+On CPU the key does not name the processor model: an entry another machine wrote into a shared
+folder may be refused (XLA checks the target features when loading; jax-ml/jax#38445 reports
+Intel AVX-512 hosts that refuse even their own entries). A refused entry is compiled again, as
+without the cache; JAX's warning about it is silenced here (XLA may still log a line).
 
 The ``neuralcrn`` command turns the cache on for every subcommand except ``bench`` (whose
 compile timings are meant cold); a library user calls :func:`enable_compilation_cache`. Where:
 
-* ``NEURALCRN_COMPILATION_CACHE`` unset — ``$XDG_CACHE_HOME/neuralcrn/jax`` (``~/.cache/...``);
-* ``NEURALCRN_COMPILATION_CACHE=off`` (or ``0``, ``no``, ``false``, empty) — no cache;
+* ``NEURALCRN_COMPILATION_CACHE`` unset (or ``on``, ``1``, ``yes``, ``true``) —
+  ``$XDG_CACHE_HOME/neuralcrn/jax`` (``~/.cache/neuralcrn/jax``);
+* ``NEURALCRN_COMPILATION_CACHE=off`` (or ``0``, ``no``, ``false``, empty) — no cache, not even
+  one JAX was given;
 * ``NEURALCRN_COMPILATION_CACHE=DIR`` — that folder;
-* a cache folder the user already gave JAX (``JAX_COMPILATION_CACHE_DIR`` or
-  ``jax.config.update("jax_compilation_cache_dir", ...)``) is kept as it is.
+* but a cache folder the user already gave JAX (``JAX_COMPILATION_CACHE_DIR`` or
+  ``jax.config.update("jax_compilation_cache_dir", ...)``) is kept, unless the variable says
+  ``off``.
 
-The folder is bounded (:data:`MAX_SIZE_BYTES`, least recently used entries evicted, under a file
-lock so parallel runs — ``--seeds``, dask workers — never read a half-written entry). A folder that
-cannot be created gives one warning and the run goes on without the cache.
+The folder is bounded (:data:`MAX_SIZE_BYTES` unless JAX was given a bound; least recently used
+entries evicted, under a file lock, so parallel runs — ``--seeds``, the workers of a local dask
+cluster, which inherit the setting through the environment — never read a half-written entry).
+A folder that cannot be created gives one warning and the run goes on without the cache.
 """
 
 from __future__ import annotations
@@ -43,17 +51,34 @@ MIN_COMPILE_TIME_S = 0.1
 per-phase programs take 0.1–1 s, and together they are most of a small run's compile time)."""
 
 _OFF = {"", "0", "off", "no", "false", "none"}
+_ON = {"1", "on", "yes", "true"}
+_REFUSED = r"Error reading persistent compilation cache entry"
+"""JAX's warning when it cannot load an entry (it compiles the program instead)."""
+
+
+def _switched_off() -> bool:
+    value = os.environ.get(ENV_VAR)
+    return value is not None and value.strip().lower() in _OFF
 
 
 def default_cache_dir() -> Path | None:
     """The cache folder :func:`enable_compilation_cache` uses when given none: the path in
     :data:`ENV_VAR`, ``None`` when that says ``off``, else ``$XDG_CACHE_HOME/neuralcrn/jax``
-    (``~/.cache/neuralcrn/jax`` without ``XDG_CACHE_HOME``)."""
+    (``~/.cache/neuralcrn/jax`` where ``XDG_CACHE_HOME`` is unset or not absolute). Absolute.
+
+    Raises ``RuntimeError`` when the home folder cannot be determined (``pathlib``)."""
     value = os.environ.get(ENV_VAR)
-    if value is not None:
-        return None if value.strip().lower() in _OFF else Path(value).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "neuralcrn" / "jax"
+    if value is not None and value.strip().lower() not in _ON:
+        return None if _switched_off() else Path(value).expanduser().absolute()
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
+    return root / "neuralcrn" / "jax"
+
+
+def _set(name: str, value) -> None:
+    """A JAX setting for this process and, through the environment, its child processes."""
+    jax.config.update(name, value)
+    os.environ[name.upper()] = str(value).lower() if isinstance(value, bool) else str(value)
 
 
 def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path | None:
@@ -63,32 +88,38 @@ def enable_compilation_cache(path: str | os.PathLike | None = None) -> Path | No
     Sets JAX's ``jax_compilation_cache_dir``, ``jax_compilation_cache_max_size``
     (:data:`MAX_SIZE_BYTES`) and ``jax_persistent_cache_min_compile_time_secs``
     (:data:`MIN_COMPILE_TIME_S`) for this process, and the matching ``JAX_...`` environment
-    variables so that worker processes it starts (dask) use the same folder. A folder JAX was
-    already given is kept (and returned). Call it before the first compilation: JAX reads the
-    setting once.
+    variables so that worker processes it starts (a local dask cluster) use the same folder.
+    Without ``path``, :data:`ENV_VAR` ``=off`` switches JAX's cache off altogether
+    (``jax_enable_compilation_cache``); otherwise a folder JAX was already given is kept (and
+    returned; it gets the size bound if it had none). Call it before the first compilation: JAX
+    reads the setting once.
 
-    Warns (``UserWarning``) instead of raising when the folder cannot be created.
+    Warns (``UserWarning``) instead of raising when the folder cannot be created or the home
+    folder is unknown.
     """
-    given = jax.config.jax_compilation_cache_dir
-    if given:
-        return Path(given)
-    folder = Path(path).expanduser() if path is not None else default_cache_dir()
-    if folder is None:
+    if path is None and _switched_off():
+        _set("jax_enable_compilation_cache", False)
         return None
+    given = jax.config.jax_compilation_cache_dir
+    folder, problem = None, None
     try:
+        folder = (Path(given) if given else
+                  Path(path).expanduser().absolute() if path is not None else default_cache_dir())
         folder.mkdir(parents=True, exist_ok=True)
         probe = folder / f".probe-{os.getpid()}"
         probe.write_bytes(b"")
         probe.unlink()
-    except OSError as exc:
-        warnings.warn(f"neuralcrn: compilation cache off: cannot write to {folder} ({exc}); "
-                      f"set {ENV_VAR}=DIR to use another folder or {ENV_VAR}=off to silence this",
-                      stacklevel=2)
+    except (OSError, RuntimeError) as exc:   # RuntimeError: no home folder (pathlib)
+        problem = f"cannot write to {folder} ({exc})" if folder else f"no folder ({exc})"
+    if problem is not None:
+        warnings.warn(f"neuralcrn: compilation cache off: {problem}; set {ENV_VAR}=DIR to use "
+                      f"another folder or {ENV_VAR}=off to silence this", stacklevel=2)
         return None
-    settings = {"jax_compilation_cache_dir": str(folder),
-                "jax_compilation_cache_max_size": MAX_SIZE_BYTES,
-                "jax_persistent_cache_min_compile_time_secs": MIN_COMPILE_TIME_S}
-    for name, value in settings.items():
-        jax.config.update(name, value)
-        os.environ[name.upper()] = str(value)
+    warnings.filterwarnings("ignore", message=_REFUSED)
+    if jax.config.jax_compilation_cache_max_size == -1:
+        _set("jax_compilation_cache_max_size", MAX_SIZE_BYTES)
+    if given:
+        return folder
+    _set("jax_compilation_cache_dir", str(folder))
+    _set("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_TIME_S)
     return folder

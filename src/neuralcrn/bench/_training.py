@@ -30,7 +30,9 @@ Per circuit:
   JAX's persistent compilation cache (what a second ``neuralcrn train`` finds:
   :mod:`neuralcrn._compilation_cache`); a first process fills a temporary cache folder
   (``cached["fill_wall_s"]``: its cold ``train()`` wall), the second one is timed;
-  ``cached["same_result"]``: both ended with bit-identical metrics. The rest of the
+  ``cached["cache_hits"]``: how many programs it loaded (0: this machine's XLA refused the
+  entries, and the run is cold after all); ``cached["same_result"]``: both ended with
+  bit-identical metrics. The rest of the
   benchmark runs with the cache off, so its compile times stay cold.
 * ``final_metrics``: test-grid accuracy etc. of the single run, so the cost of a rate constant
   can be weighed against what it learns.
@@ -161,13 +163,21 @@ def training_benchmark(*, epochs: int = XOR_EPOCHS, replicates: int = 32,
 
 
 def _main(argv: list[str]) -> None:
+    import jax.monitoring
+
     from .._compilation_cache import enable_compilation_cache
 
     name, epochs, seed = argv[0], int(argv[1]), int(argv[2])
+    hits = []
+    jax.monitoring.register_event_listener(
+        lambda event, **kw: hits.append(1) if event == "/jax/compilation_cache/cache_hits"
+        else None)
     enable_compilation_cache()
     out = _run(_single_config(name, epochs, seed))
+    out["cache_hits"] = len(hits)
     print(json.dumps({k: out[k] for k in ("wall_s", "timings", "epochs", "samples",
-                                          "per_epoch_train_s", "per_step_s", "final_metrics")}))
+                                          "per_epoch_train_s", "per_step_s", "final_metrics",
+                                          "cache_hits")}))
 
 
 if __name__ == "__main__":
