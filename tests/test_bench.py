@@ -170,17 +170,19 @@ def test_stochastic_bench_entry(quick_results):
     assert "Stochastic training, XOR training circuit" in text
 
 
-def test_cached_training_run_in_fresh_processes():
+def test_cached_training_run_in_fresh_processes(monkeypatch):
     """The ``cached`` training entry: two fresh processes share a temporary compilation cache;
     both train the same run (same final loss), the second one loads what the first compiled,
     and the target and the Markdown row are built from it."""
     from neuralcrn.bench._runner import evaluate_targets
     from neuralcrn.bench._training import cached_run
 
+    # as after any CliRunner test in this process: the CLI said "off" and exported it
+    monkeypatch.setenv("JAX_ENABLE_COMPILATION_CACHE", "false")
     c = cached_run("xor", epochs=1)
     assert c["epochs"] == 1 and c["samples"] >= 100 and c["fill_wall_s"] > 0
     assert c["same_result"] and c["final_metrics"]["test.loss"]["mean"] > 0
-    if c["cache_hits"] == 0:
+    if c["refused"]:
         pytest.skip("this machine's XLA refuses cached CPU executables (jax-ml/jax#38445)")
     assert c["cache_hits"] >= 1
     t = c["timings"]

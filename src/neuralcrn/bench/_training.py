@@ -30,8 +30,8 @@ Per circuit:
   JAX's persistent compilation cache (what a second ``neuralcrn train`` finds:
   :mod:`neuralcrn._compilation_cache`); a first process fills a temporary cache folder
   (``cached["fill_wall_s"]``: its cold ``train()`` wall), the second one is timed;
-  ``cached["cache_hits"]``: how many programs it loaded (0: this machine's XLA refused the
-  entries, and the run is cold after all); ``cached["same_result"]``: both ended with
+  ``cached["cache_hits"]``: how many programs it loaded (``cached["refused"]``: this machine's
+  XLA refused entries, which were compiled again); ``cached["same_result"]``: both ended with
   bit-identical metrics. The rest of the
   benchmark runs with the cache off, so its compile times stay cold.
 * ``final_metrics``: test-grid accuracy etc. of the single run, so the cost of a rate constant
@@ -100,16 +100,25 @@ def _single_config(name: str, epochs: int, seed: int):
                        ideal_reference=False)
 
 
+REFUSED = "Machine type used for XLA:CPU compilation"
+"""XLA's log line when it refuses to load a cached CPU executable (jax-ml/jax#38445)."""
+
+
 def _subprocess_run(name: str, epochs: int, seed: int, cache_dir: str) -> dict:
     from .._compilation_cache import ENV_VAR
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JAX_COMPILATION_CACHE")}
+    # only our cache settings: none inherited from this process (JAX_ENABLE_COMPILATION_CACHE,
+    # JAX_COMPILATION_CACHE_DIR, ... of a caller that switched the cache off or elsewhere)
+    env = {k: v for k, v in os.environ.items()
+           if not (k.startswith("JAX_") and "CACHE" in k)}
     env[ENV_VAR] = cache_dir
     out = subprocess.run([sys.executable, "-m", "neuralcrn.bench._training", name, str(epochs),
                           str(seed)], env=env, capture_output=True, text=True, timeout=3600)
     if out.returncode != 0:
         raise RuntimeError(f"cached training run of {name} failed:\n{out.stderr[-2000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    result["refused"] = REFUSED in out.stderr
+    return result
 
 
 def cached_run(name: str, epochs: int = XOR_EPOCHS, seed: int = 0) -> dict:
