@@ -264,6 +264,13 @@ def _robust(circuit: dict, name: str) -> str:
     return "" if r is None else f"; fastest runs {r['min']:.2f}, CPU time {r['cpu']:.2f}"
 
 
+def _wall_parts(run: dict) -> str:
+    """``"W s = setup … + compile … + epochs … + evaluation …"`` of one timed training run."""
+    t = run["timings"]
+    return (f"{run['wall_s']:.2f} s = setup {t['setup']:.2f} + compile {t['compile']:.2f} + "
+            f"epochs {t['train']:.2f} + evaluation {t['evaluate']:.2f}")
+
+
 def evaluate_targets(results: dict) -> list[dict]:
     """The issue's targets, each ``{name, goal, value, met, detail}`` (``met`` ``None`` where the
     benchmark that measures it was not run)."""
@@ -279,24 +286,20 @@ def evaluate_targets(results: dict) -> list[dict]:
             s["wall_s"] <= 5.0 if full else None,
             f"{s['samples']} samples × {s['epochs']} epochs, "
             f"{'cold' if t.get('compile_epoch') else 'first run (epoch already compiled)'}: "
-            f"train() wall "
-            f"{s['wall_s']:.2f} s = setup {t['setup']:.2f} + compile {t['compile']:.2f} + epochs "
-            f"{t['train']:.2f} + evaluation {t['evaluate']:.2f}"
+            f"train() wall {_wall_parts(s)}"
             + (f"; second run {tr['warm']['wall_s']:.2f} s" if "warm" in tr else "")
             + (f"; with per-epoch evaluation {tr['evaluated']['wall_s']:.2f} s"
                if "evaluated" in tr else "")
             + ("" if full else " (quick run: not the paper's epoch count)")))
         if "cached" in tr:
-            c, tc = tr["cached"], tr["cached"]["timings"]
+            c = tr["cached"]
             out.append(Target(
                 f"xor_training_wall_cached[{name}]", f"full chemical XOR training (N × E, "
                 f"two-phase) ≤ 5 s wall, compiled programs loaded from the persistent "
                 f"compilation cache ({name}, k_ann = {tr['annihilation']:g})", c["wall_s"],
                 c["wall_s"] <= 5.0 if full else None,
                 f"second fresh process ({c.get('cache_hits', '?')} programs loaded from the "
-                f"cache): train() wall {c['wall_s']:.2f} s = setup "
-                f"{tc['setup']:.2f} + compile {tc['compile']:.2f} + epochs {tc['train']:.2f} + "
-                f"evaluation {tc['evaluate']:.2f}; the process that filled the cache "
+                f"cache): train() wall {_wall_parts(c)}; the process that filled the cache "
                 f"{c['fill_wall_s']:.2f} s"))
         if "ratios" in tr:
             r = tr["ratios"]
