@@ -13,7 +13,9 @@ from pathlib import Path
 import jax
 import pytest
 
-from neuralcrn._compilation_cache import ENV_VAR, default_cache_dir, enable_compilation_cache
+from neuralcrn._compilation_cache import (ENV_VAR, SETTINGS, XLA_REFUSED, default_cache_dir,
+                                          enable_compilation_cache,
+                                          environment_without_cache_settings)
 
 # compiles a stiff Rosenbrock solve (well over MIN_COMPILE_TIME_S), prints the final state
 # exactly and how many programs came from the cache
@@ -35,25 +37,11 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-JAX_CACHE_SETTINGS = ("jax_compilation_cache_dir", "jax_compilation_cache_max_size",
-                      "jax_persistent_cache_min_compile_time_secs", "jax_enable_compilation_cache")
-
-# XLA's refusal to load an entry on some CPUs (jax-ml/jax#38445): the cache cannot hit there
-REFUSED = "Machine type used for XLA:CPU compilation"
-
-
-def _clean_env(**extra) -> dict:
-    env = {k: v for k, v in os.environ.items()
-           if k.upper() not in {s.upper() for s in JAX_CACHE_SETTINGS}}
-    env.update(extra)
-    return env
-
-
 @pytest.fixture(autouse=True)
 def _restore_jax_settings():
     """The in-process tests change JAX settings and JAX_* variables: put them back."""
-    before = {s: getattr(jax.config, s) for s in JAX_CACHE_SETTINGS}
-    env_before = {s.upper(): os.environ.get(s.upper()) for s in JAX_CACHE_SETTINGS}
+    before = {s: getattr(jax.config, s) for s in SETTINGS}
+    env_before = {s.upper(): os.environ.get(s.upper()) for s in SETTINGS}
     yield
     for s, v in before.items():
         jax.config.update(s, v)
@@ -65,10 +53,11 @@ def _restore_jax_settings():
 
 
 def _run(env_extra: dict) -> list[str]:
-    out = subprocess.run([sys.executable, "-c", SCRIPT], env=_clean_env(**env_extra),
+    out = subprocess.run([sys.executable, "-c", SCRIPT],
+                         env=environment_without_cache_settings(**env_extra),
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
-    if REFUSED in out.stderr:
+    if XLA_REFUSED in out.stderr:   # some CPUs (jax-ml/jax#38445): the cache cannot hit there
         pytest.skip("this machine's XLA refuses cached CPU executables (jax-ml/jax#38445)")
     return out.stdout.strip().splitlines()[-3:]
 
@@ -150,13 +139,14 @@ def test_unwritable_folder_warns_and_runs_without_cache(tmp_path):
 def test_cli_uses_the_cache_and_bench_does_not(tmp_path):
     cmd = [sys.executable, "-m", "neuralcrn"]
     cold = tmp_path / "bench-cache"
-    out = subprocess.run(cmd + ["bench", "--help"], env=_clean_env(**{ENV_VAR: str(cold)}),
+    out = subprocess.run(cmd + ["bench", "--help"],
+                         env=environment_without_cache_settings(**{ENV_VAR: str(cold)}),
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert not cold.exists()
     folder = tmp_path / "cache"
     out = subprocess.run(cmd + ["simulate", "neuron", "--t-end", "5", "--points", "3"],
-                         env=_clean_env(**{ENV_VAR: str(folder)}), capture_output=True,
-                         text=True, timeout=300)
+                         env=environment_without_cache_settings(**{ENV_VAR: str(folder)}),
+                         capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert [p for p in folder.iterdir() if not p.name.startswith(".")]

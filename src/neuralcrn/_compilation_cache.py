@@ -37,8 +37,8 @@ from pathlib import Path
 
 import jax
 
-__all__ = ["enable_compilation_cache", "default_cache_dir", "ENV_VAR", "MAX_SIZE_BYTES",
-           "MIN_COMPILE_TIME_S"]
+__all__ = ["enable_compilation_cache", "default_cache_dir", "environment_without_cache_settings",
+           "ENV_VAR", "MAX_SIZE_BYTES", "MIN_COMPILE_TIME_S", "SETTINGS", "XLA_REFUSED"]
 
 ENV_VAR = "NEURALCRN_COMPILATION_CACHE"
 """Environment variable that moves (a path) or switches off (``off``) the cache."""
@@ -49,6 +49,13 @@ MAX_SIZE_BYTES = 1 << 30
 MIN_COMPILE_TIME_S = 0.1
 """Programs that compile faster than this are not written (JAX's default is 1 s; many of our
 per-phase programs take 0.1–1 s, and together they are most of a small run's compile time)."""
+
+SETTINGS = ("jax_compilation_cache_dir", "jax_compilation_cache_max_size",
+            "jax_persistent_cache_min_compile_time_secs", "jax_enable_compilation_cache")
+"""The JAX settings :func:`enable_compilation_cache` may set (and export as ``JAX_...``)."""
+
+XLA_REFUSED = "Machine type used for XLA:CPU compilation"
+"""XLA's log line when it refuses to load a cached CPU executable (jax-ml/jax#38445)."""
 
 _OFF = {"", "0", "off", "no", "false", "none"}
 _ON = {"1", "on", "yes", "true"}
@@ -73,6 +80,15 @@ def default_cache_dir() -> Path | None:
     base = os.environ.get("XDG_CACHE_HOME", "")
     root = Path(base) if os.path.isabs(base) else Path.home() / ".cache"
     return root / "neuralcrn" / "jax"
+
+
+def environment_without_cache_settings(**extra: str) -> dict[str, str]:
+    """A copy of ``os.environ`` without JAX's cache variables (``JAX_*CACHE*``: those of
+    :data:`SETTINGS` and the like), plus ``extra``: for a child process that must set the cache
+    up itself (:data:`ENV_VAR` in ``extra``) rather than inherit this process's choice."""
+    env = {k: v for k, v in os.environ.items() if not (k.startswith("JAX_") and "CACHE" in k)}
+    env.update(extra)
+    return env
 
 
 def _set(name: str, value) -> None:

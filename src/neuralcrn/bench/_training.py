@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -100,24 +99,18 @@ def _single_config(name: str, epochs: int, seed: int):
                        ideal_reference=False)
 
 
-REFUSED = "Machine type used for XLA:CPU compilation"
-"""XLA's log line when it refuses to load a cached CPU executable (jax-ml/jax#38445)."""
-
-
 def _subprocess_run(name: str, epochs: int, seed: int, cache_dir: str) -> dict:
-    from .._compilation_cache import ENV_VAR
+    from .._compilation_cache import ENV_VAR, XLA_REFUSED, environment_without_cache_settings
 
     # only our cache settings: none inherited from this process (JAX_ENABLE_COMPILATION_CACHE,
     # JAX_COMPILATION_CACHE_DIR, ... of a caller that switched the cache off or elsewhere)
-    env = {k: v for k, v in os.environ.items()
-           if not (k.startswith("JAX_") and "CACHE" in k)}
-    env[ENV_VAR] = cache_dir
+    env = environment_without_cache_settings(**{ENV_VAR: cache_dir})
     out = subprocess.run([sys.executable, "-m", "neuralcrn.bench._training", name, str(epochs),
                           str(seed)], env=env, capture_output=True, text=True, timeout=3600)
     if out.returncode != 0:
         raise RuntimeError(f"cached training run of {name} failed:\n{out.stderr[-2000:]}")
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    result["refused"] = REFUSED in out.stderr
+    result["refused"] = XLA_REFUSED in out.stderr
     return result
 
 
